@@ -1,0 +1,5 @@
+"""Entry point for ``python -m workshop``."""
+
+from workshop.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,141 @@
+"""The ``workshop`` command line: ``python -m workshop COMMAND``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+from rich.console import Console
+
+from workshop import engine, images, settings, system
+from workshop.paths import ROOT
+
+console = Console(highlight=False)
+
+#: Commands the notebooks run, and the Debian packages that provide them.
+LEARNER_TOOLS = {"curl": "curl", "ss": "iproute2", "docker": "docker.io"}
+
+
+def cmd_engine(args: argparse.Namespace) -> int:
+    """Find or start a Docker engine."""
+    try:
+        status = engine.ensure_engine(timeout=args.timeout)
+    except engine.EngineUnavailable as error:
+        console.print("[red]FAIL[/red] no Docker engine answers.")
+        console.print(str(error))
+        return 1
+    console.print(f"[green]ok[/green] {status.detail}")
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    """Engine, learner tools and base images: everything the chapters need."""
+    if cmd_engine(args):
+        return 1
+    missing = system.ensure_commands(LEARNER_TOOLS)
+    if missing:
+        console.print(f"[red]FAIL[/red] missing commands: {', '.join(missing)}; install them first.")
+        return 1
+    try:
+        prepared = images.prepare()
+    except Exception as error:  # noqa: BLE001 - shown to the learner with a hint
+        console.print(f"[red]FAIL[/red] could not prepare the base images: {error}")
+        console.print("Hint: check that the Docker engine runs and the package mirror is reachable.")
+        return 1
+    for item in prepared:
+        note = " (local stand-in, built from Debian packages)" if item.standin else ""
+        console.print(f"[green]ok[/green] {item.image}: {item.how}{note}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Prepare, execute every chapter headlessly, then deploy the app on the host port."""
+    from workshop import notebooks
+
+    if cmd_prepare(args):
+        return 1
+    chosen = notebooks.course_notebooks()
+    if args.chapters:
+        chosen = [p for p in chosen if any(p.name.startswith(c) for c in args.chapters)]
+    results = []
+    for path in chosen:
+        with console.status(f"Running {path.name} ..."):
+            result = notebooks.execute(path)
+        results.append(result)
+        rel = result.executed.relative_to(ROOT)
+        if result.error:
+            console.print(f"[red]FAIL[/red] {path.name} ({result.seconds:.0f} s); see {rel}")
+            console.print(result.error[-3000:])
+            notebooks.write_timings(results)
+            return 1
+        console.print(f"[green]ok[/green] {path.name} ({result.seconds:.0f} s) -> {rel}")
+    timings = notebooks.write_timings(results)
+    console.print(f"Timings: {timings.relative_to(ROOT)}")
+    return cmd_deploy(args)
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    """Build the image and run the app's container on HOST_PORT."""
+    from workshop import deploy
+
+    conf = settings.load()
+    with console.status(f"Deploying {conf.container_name} on port {conf.host_port} ..."):
+        try:
+            body = deploy.deploy(conf)
+        except deploy.DeployError as error:
+            console.print(f"[red]FAIL[/red] {error}")
+            return 1
+    console.print(
+        f"[green]ok[/green] container {conf.container_name} answers at "
+        f"http://localhost:{conf.host_port}/ : {body}"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="workshop",
+        description="Ship a Flask app with Docker and a GitLab CI/CD pipeline: the workshop's tools.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func, help_text: str) -> argparse.ArgumentParser:  # noqa: ANN001
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        p.add_argument(
+            "--timeout", type=float, default=60.0, help="seconds to wait for a daemon we start"
+        )
+        return p
+
+    add("engine", cmd_engine, "Find a running Docker engine, or install and start one (root on Debian).")
+    add("prepare", cmd_prepare, "Engine, tools and base images (builds a local stand-in offline).")
+    run = add("run", cmd_run, "Prepare, execute every chapter headlessly into build/, then deploy.")
+    run.add_argument("chapters", nargs="*", help="chapter numbers to run, e.g. 01 02 (default: all)")
+    add("deploy", cmd_deploy, "Build the image and run the app's container on HOST_PORT.")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line.
+
+    Args:
+        argv: arguments without the program name; None means ``sys.argv[1:]``.
+
+    Returns:
+        The exit status: 0 on success, 1 when a step failed, 2 for a usage error.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as error:  # bad settings such as HOST_PORT=abc
+        console.print(f"[red]FAIL[/red] {error}")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

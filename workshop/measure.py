@@ -1,0 +1,96 @@
+"""Measurements the chapters show and the benchmark repeats: image size, rebuild and stop times."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+
+from workshop.settings import LABEL_KEY, LABEL_VALUE
+
+
+def added_bytes(client: docker.DockerClient, image: str, base: str) -> int:
+    """Return how many bytes ``image`` adds over ``base`` (bytes, from ``docker image inspect`` Size).
+
+    Raises:
+        docker.errors.ImageNotFound: when either image is missing.
+    """
+    return client.images.get(image).attrs["Size"] - client.images.get(base).attrs["Size"]
+
+
+def rebuild_seconds(dockerfile: Path, context: Path, tag: str, edit: str = "app.py") -> float:
+    """Time a ``docker build`` after a one-line edit of a file in the build context.
+
+    The context is copied to a temporary folder first, so the repository is untouched; the
+    appended line carries a timestamp, so the edit is new on every call and the build
+    cache cannot hide it. Layers before the edited file's ``COPY`` still come from the cache.
+
+    Args:
+        dockerfile: the Dockerfile to build.
+        context: the build context folder (files in ``.dockerignore`` are skipped as usual).
+        tag: tag for the rebuilt image (labelled as the workshop's).
+        edit: path of the file to edit, relative to ``context``.
+
+    Returns:
+        Wall time of the rebuild (float, seconds).
+
+    Raises:
+        subprocess.CalledProcessError: when the build fails.
+    """
+    with tempfile.TemporaryDirectory(prefix="workshop-rebuild-") as tmp:
+        copy = Path(tmp) / "context"
+        shutil.copytree(context, copy, ignore=shutil.ignore_patterns(".git", ".venv", "build"))
+        with (copy / edit).open("a") as handle:
+            handle.write(f"# edited at {time.time_ns()}\n")
+        command = [
+            "docker", "build", "-q", "--label", f"{LABEL_KEY}={LABEL_VALUE}",
+            "-t", tag, "-f", str(dockerfile), str(copy),
+        ]  # fmt: skip
+        started = time.monotonic()
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        return time.monotonic() - started
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Outcome of stopping a container.
+
+    Attributes:
+        seconds: wall time of ``docker stop`` (float, seconds).
+        exit_code: the container's exit status; 137 means it was killed (SIGKILL) after the
+            grace period, 0 that it shut down by itself.
+    """
+
+    seconds: float
+    exit_code: int
+
+
+def stop_seconds(client: docker.DockerClient, image: str, name: str, grace: int = 10) -> Stop:
+    """Start ``image`` as container ``name``, let it settle, then time ``docker stop``.
+
+    Args:
+        client: a connected docker SDK client.
+        image: the image to run (its default command).
+        name: the container's name; removed afterwards.
+        grace: seconds ``docker stop`` waits before SIGKILL (Docker's default is 10).
+
+    Returns:
+        Stop with the stop's wall time and the container's exit status.
+    """
+    container = client.containers.run(
+        image, name=name, detach=True, labels={LABEL_KEY: LABEL_VALUE}
+    )
+    try:
+        time.sleep(1.0)  # let the app finish starting, as a deployed one would have
+        started = time.monotonic()
+        container.stop(timeout=grace)
+        seconds = time.monotonic() - started
+        container.reload()
+        return Stop(seconds, container.attrs["State"]["ExitCode"])
+    finally:
+        container.remove(force=True)
