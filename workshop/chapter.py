@@ -36,6 +36,10 @@ def start(environ: dict[str, str] | None = None) -> settings.Settings:
     print(f"Working folder: {ROOT}")
     for key, value in conf.as_env().items():
         default = settings.DEFAULTS[key]
-        note = "" if value == default else f"   (from {settings.override_name(key)}; default {default})"
+        note = (
+            ""
+            if value == default
+            else f"   (from {settings.override_name(key)}; default {default})"
+        )
         print(f"  {key:<15} {value}{note}")
     return conf

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-
 from rich.console import Console
 
 from workshop import engine, images, settings, system
@@ -35,13 +34,17 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         return 1
     missing = system.ensure_commands(LEARNER_TOOLS)
     if missing:
-        console.print(f"[red]FAIL[/red] missing commands: {', '.join(missing)}; install them first.")
+        console.print(
+            f"[red]FAIL[/red] missing commands: {', '.join(missing)}; install them first."
+        )
         return 1
     try:
         prepared = images.prepare()
     except Exception as error:  # noqa: BLE001 - shown to the learner with a hint
         console.print(f"[red]FAIL[/red] could not prepare the base images: {error}")
-        console.print("Hint: check that the Docker engine runs and the package mirror is reachable.")
+        console.print(
+            "Hint: check that the Docker engine runs and the package mirror is reachable."
+        )
         return 1
     for item in prepared:
         note = " (local stand-in, built from Debian packages)" if item.standin else ""
@@ -97,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
         prog="workshop",
-        description="Ship a Flask app with Docker and a GitLab CI/CD pipeline: the workshop's tools.",
+        description="The workshop's tools: ship a Flask app with Docker and GitLab CI/CD.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -109,10 +112,16 @@ def build_parser() -> argparse.ArgumentParser:
         )
         return p
 
-    add("engine", cmd_engine, "Find a running Docker engine, or install and start one (root on Debian).")
+    add(
+        "engine",
+        cmd_engine,
+        "Find a running Docker engine, or install and start one (root on Debian).",
+    )
     add("prepare", cmd_prepare, "Engine, tools and base images (builds a local stand-in offline).")
     run = add("run", cmd_run, "Prepare, execute every chapter headlessly into build/, then deploy.")
-    run.add_argument("chapters", nargs="*", help="chapter numbers to run, e.g. 01 02 (default: all)")
+    run.add_argument(
+        "chapters", nargs="*", help="chapter numbers to run, e.g. 01 02 (default: all)"
+    )
     add("deploy", cmd_deploy, "Build the image and run the app's container on HOST_PORT.")
     return parser
 
@@ -138,4 +147,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

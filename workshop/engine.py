@@ -50,7 +50,7 @@ class EngineStatus:
 
 
 def ping(timeout: float = 5.0) -> str | None:
-    """Ask the engine named by the environment (``DOCKER_HOST``, else the local socket) for its version.
+    """Ask the engine (``DOCKER_HOST``, else the local socket) for its version.
 
     Args:
         timeout: seconds for the request.
@@ -140,7 +140,9 @@ def instructions() -> str:
             "start it ('sudo systemctl start docker'), then run this command again.",
         ]
     if not _uses_local_socket():
-        lines.append(f"DOCKER_HOST is set to {os.environ['DOCKER_HOST']!r}: is that engine running?")
+        lines.append(
+            f"DOCKER_HOST is set to {os.environ['DOCKER_HOST']!r}: is that engine running?"
+        )
     return "\n".join(lines)
 
 

@@ -15,7 +15,7 @@ from workshop.settings import LABEL_KEY, LABEL_VALUE
 
 
 def added_bytes(client: docker.DockerClient, image: str, base: str) -> int:
-    """Return how many bytes ``image`` adds over ``base`` (bytes, from ``docker image inspect`` Size).
+    """Return how many bytes ``image`` adds over ``base`` (``docker image inspect`` Size).
 
     Raises:
         docker.errors.ImageNotFound: when either image is missing.
@@ -23,7 +23,9 @@ def added_bytes(client: docker.DockerClient, image: str, base: str) -> int:
     return client.images.get(image).attrs["Size"] - client.images.get(base).attrs["Size"]
 
 
-def rebuild_seconds(dockerfile: Path, context: Path, tag: str, edit: str = "app.py") -> float:
+def rebuild_seconds(
+    dockerfile: Path, context: Path, tag: str, edit: str, include: list[str] | None = None
+) -> float:
     """Time a ``docker build`` after a one-line edit of a file in the build context.
 
     The context is copied to a temporary folder first, so the repository is untouched; the
@@ -33,8 +35,9 @@ def rebuild_seconds(dockerfile: Path, context: Path, tag: str, edit: str = "app.
     Args:
         dockerfile: the Dockerfile to build.
         context: the build context folder (files in ``.dockerignore`` are skipped as usual).
-        tag: tag for the rebuilt image (labelled as the workshop's).
+        tag: tag for the rebuilt image (labelled as the workshop's); removed afterwards.
         edit: path of the file to edit, relative to ``context``.
+        include: paths relative to ``context`` to copy; None copies the whole folder.
 
     Returns:
         Wall time of the rebuild (float, seconds).
@@ -44,7 +47,16 @@ def rebuild_seconds(dockerfile: Path, context: Path, tag: str, edit: str = "app.
     """
     with tempfile.TemporaryDirectory(prefix="workshop-rebuild-") as tmp:
         copy = Path(tmp) / "context"
-        shutil.copytree(context, copy, ignore=shutil.ignore_patterns(".git", ".venv", "build"))
+        skip = shutil.ignore_patterns("__pycache__")
+        if include is None:
+            shutil.copytree(context, copy, ignore=skip)
+        for name in include or []:
+            source, target = context / name, copy / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_dir():
+                shutil.copytree(source, target, ignore=skip)
+            else:
+                shutil.copy2(source, target)
         with (copy / edit).open("a") as handle:
             handle.write(f"# edited at {time.time_ns()}\n")
         command = [
@@ -53,7 +65,9 @@ def rebuild_seconds(dockerfile: Path, context: Path, tag: str, edit: str = "app.
         ]  # fmt: skip
         started = time.monotonic()
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-        return time.monotonic() - started
+        seconds = time.monotonic() - started
+    subprocess.run(["docker", "rmi", tag], check=True, stdout=subprocess.DEVNULL)
+    return seconds
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import nbformat

@@ -33,7 +33,7 @@ PREFIX = "WORKSHOP_"
 
 
 def override_name(key: str) -> str:
-    """Return the environment variable that overrides ``key`` (``HOST_PORT`` -> ``WORKSHOP_HOST_PORT``)."""
+    """Return the variable that overrides ``key`` (``HOST_PORT`` -> ``WORKSHOP_HOST_PORT``)."""
     return key if key.startswith(PREFIX) else PREFIX + key
 
 

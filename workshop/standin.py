@@ -27,12 +27,16 @@ HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 # What the official Debian images put in /etc/apt/apt.conf.d and /etc/dpkg/dpkg.cfg.d:
 # keep no package cache, no translations, no documentation.
-APT_DOCKER_CLEAN = """\
-DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
-APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
-Dir::Cache::pkgcache "";
-Dir::Cache::srcpkgcache "";
-"""
+_RM_CACHE = (
+    '"rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb'
+    ' /var/cache/apt/*.bin || true"'
+)
+APT_DOCKER_CLEAN = (
+    f"DPkg::Post-Invoke {{ {_RM_CACHE}; }};\n"
+    f"APT::Update::Post-Invoke {{ {_RM_CACHE}; }};\n"
+    'Dir::Cache::pkgcache "";\n'
+    'Dir::Cache::srcpkgcache "";\n'
+)
 APT_NO_LANGUAGES = 'Acquire::Languages "none";\n'
 APT_AUTOREMOVE_SUGGESTS = 'Apt::AutoRemove::SuggestsImportant "false";\n'
 APT_NO_RECOMMENDS = 'APT::Install-Recommends "false";\n'
@@ -137,7 +141,9 @@ def build_standin(tag: str = "python:3.13-slim", label: str = "") -> None:
         subprocess.CalledProcessError: when debootstrap or docker import fails.
     """
     if system.ensure_commands({"debootstrap": "debootstrap"}):
-        raise StandinError("debootstrap is missing; install it (apt-get install debootstrap) as root")
+        raise StandinError(
+            "debootstrap is missing; install it (apt-get install debootstrap) as root"
+        )
     if not system.is_root():
         raise StandinError("building the stand-in base image with debootstrap needs root")
     mirror = apt_mirror()
@@ -173,7 +179,9 @@ def build_standin(tag: str = "python:3.13-slim", label: str = "") -> None:
             ["tar", "-C", str(rootfs), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE
         )
         try:
-            subprocess.run([*command, "-", tag], stdin=tar.stdout, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [*command, "-", tag], stdin=tar.stdout, check=True, stdout=subprocess.DEVNULL
+            )
         finally:
             tar.stdout.close()
             tar.wait()

@@ -1,0 +1,76 @@
+"""Execute every chapter end to end against the real engine, twice, in both orders.
+
+A chapter passes when every cell ran, every ``%%bash_fails`` step printed the error it
+promises, the HTTP bodies the chapter teaches came back, and it left no container or
+host process behind that it did not promise to leave (``metadata.workshop.leaves``).
+"""
+
+from __future__ import annotations
+
+import shlex
+import socket
+
+import pytest
+
+from tests.conftest import workshop_containers
+from workshop import notebooks
+
+CHAPTERS = notebooks.course_notebooks()
+
+#: What each chapter must show, beyond running without error. ``{host}`` and ``{app}``
+#: are the host port the container is published on and the app's port on the host.
+EXPECTED = {
+    "01-flask-app": [
+        "http://localhost:{app}/ -> Happy birthday John",
+        "http://localhost:{app}/ -> Happy birthday Alice",
+    ],
+    "02-dockerfile": [
+        "http://localhost:{host}/ -> Happy birthday Martin",
+        "http://localhost:{host}/ -> Happy birthday Alice",
+        "uid=10001",
+    ],
+}
+
+RUNS = [(path, 1) for path in CHAPTERS] + [(path, 2) for path in reversed(CHAPTERS)]
+
+
+def expected_failures(nb) -> list[tuple[int, str]]:
+    """(cell index, expected text) of every ``%%bash_fails`` cell."""
+    found = []
+    for index, cell in enumerate(nb.cells):
+        first = cell.source.splitlines()[0] if cell.source else ""
+        if cell.cell_type == "code" and first.startswith("%%bash_fails"):
+            found.append((index, shlex.split(first)[1]))
+    return found
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_every_chapter_has_expectations():
+    assert CHAPTERS, "no chapters found in notebooks/"
+    assert {p.stem for p in CHAPTERS} <= set(EXPECTED), "add the new chapter to EXPECTED"
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize(("path", "run"), RUNS, ids=[f"{p.stem}-run{run}" for p, run in RUNS])
+def test_chapter_runs_end_to_end(path, run, docker_client, test_settings, tmp_path):
+    result = notebooks.execute(path, out_dir=tmp_path, env=test_settings)
+    assert result.error is None, f"{path.name} failed:\n{result.error}"
+
+    nb = result.notebook
+    everything = "\n".join(notebooks.outputs_text(nb, i) for i in range(len(nb.cells)))
+    for index, text in expected_failures(nb):
+        assert text in notebooks.outputs_text(nb, index), f"cell {index} did not show {text!r}"
+    ports = {"host": test_settings["WORKSHOP_HOST_PORT"], "app": test_settings["WORKSHOP_APP_PORT"]}
+    for text in EXPECTED[path.stem]:
+        assert text.format(**ports) in everything, (
+            f"{path.name} never showed {text.format(**ports)!r}"
+        )
+
+    promised = set(nb.metadata.get("workshop", {}).get("leaves", []))
+    left = {c.name for c in workshop_containers(docker_client, "pyappcontainer-test")}
+    assert left <= promised, f"{path.name} left containers behind: {sorted(left - promised)}"
+    assert port_is_free(int(ports["app"])), f"{path.name} left a process on port {ports['app']}"
