@@ -1,18 +1,25 @@
 """Shared fixtures: a real Docker engine and base image, and settings that never collide.
 
-The test run uses its own image and container names and free ports, so it can run while a
-learner's workshop is deployed on the default port 80.
+Each test run uses its own label value, image and container names and free ports, so it can
+run while a learner's workshop is deployed on port 80, and two runs (two maintainers, or a
+maintainer and CI) on one engine never remove each other's containers.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 
 import docker
 import pytest
 
 from workshop import engine, images
-from workshop.settings import LABEL_KEY, LABEL_VALUE
+from workshop.settings import LABEL
+
+#: Names of this run's Docker objects start with these; the pid keeps parallel runs apart.
+RUN = f"t{os.getpid()}"
+TEST_LABEL = f"{LABEL}-test-{RUN}"
+CONTAINER_PREFIX = f"pyappcontainer-{RUN}"
 
 
 def free_port() -> int:
@@ -36,23 +43,19 @@ def docker_client() -> docker.DockerClient:
 def test_settings(docker_client) -> dict[str, str]:
     """``WORKSHOP_*`` overrides for notebooks and commands run by the tests."""
     overrides = {
-        "WORKSHOP_IMAGE_NAME": "pyapp-test",
-        "WORKSHOP_CONTAINER_NAME": "pyappcontainer-test",
+        "WORKSHOP_IMAGE_NAME": f"pyapp-{RUN}",
+        "WORKSHOP_CONTAINER_NAME": CONTAINER_PREFIX,
         "WORKSHOP_HOST_PORT": str(free_port()),
         "WORKSHOP_APP_PORT": str(free_port()),
+        "WORKSHOP_LABEL": TEST_LABEL,
     }
-    remove_test_containers(docker_client, overrides["WORKSHOP_CONTAINER_NAME"])
     yield overrides
-    remove_test_containers(docker_client, overrides["WORKSHOP_CONTAINER_NAME"])
-
-
-def workshop_containers(client: docker.DockerClient, prefix: str) -> list:
-    """Containers carrying the workshop's label whose name starts with ``prefix``."""
-    found = client.containers.list(all=True, filters={"label": f"{LABEL_KEY}={LABEL_VALUE}"})
-    return [c for c in found if c.name.startswith(prefix)]
-
-
-def remove_test_containers(client: docker.DockerClient, prefix: str) -> None:
-    """Remove what an earlier, interrupted test run left behind (labelled, test-named only)."""
-    for container in workshop_containers(client, prefix):
+    for container in workshop_containers(docker_client):
         container.remove(force=True)
+    for image in docker_client.images.list(filters={"label": TEST_LABEL}):
+        docker_client.images.remove(image.id, force=True)
+
+
+def workshop_containers(client: docker.DockerClient, label: str = TEST_LABEL) -> list:
+    """Containers carrying ``label`` (by default this test run's)."""
+    return client.containers.list(all=True, filters={"label": label})

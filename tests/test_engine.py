@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -21,9 +22,21 @@ def test_pidfile_of_a_dead_process_is_stale(tmp_path):
     assert not pidfile.exists()
 
 
+def started(command: list[str]) -> subprocess.Popen:
+    """Start ``command`` and wait until its process has exec'd (its name is the program's)."""
+    process = subprocess.Popen(command)
+    for _ in range(100):
+        found = engine._process(process.pid)
+        if found and found[1] == command[0]:
+            return process
+        time.sleep(0.01)
+    process.kill()
+    raise AssertionError(f"{command[0]} did not start")
+
+
 def test_pidfile_naming_another_program_is_stale(tmp_path):
     """After a reboot or a kill, the recorded pid can belong to an unrelated process."""
-    with subprocess.Popen(["sleep", "30"]) as other:
+    with started(["sleep", "30"]) as other:
         pidfile = tmp_path / "containerd.pid"
         pidfile.write_text(f"{other.pid}\n")
         try:
@@ -33,7 +46,7 @@ def test_pidfile_naming_another_program_is_stale(tmp_path):
 
 
 def test_pidfile_of_the_live_daemon_is_kept(tmp_path):
-    with subprocess.Popen(["sleep", "30"]) as live:
+    with started(["sleep", "30"]) as live:
         pidfile = tmp_path / "sleep.pid"
         pidfile.write_text(f"{live.pid}\n")
         try:
@@ -45,13 +58,12 @@ def test_pidfile_of_the_live_daemon_is_kept(tmp_path):
 
 def test_pidfile_of_a_zombie_is_stale(tmp_path):
     """A killed daemon stays a zombie until its parent reaps it; its pid file is stale already."""
-    zombie = subprocess.Popen(["sleep", "30"])
+    zombie = started(["sleep", "30"])
     zombie.kill()
-    deadline = 50
-    while engine._process(zombie.pid) and engine._process(zombie.pid)[0] != "Z" and deadline:
-        os.sched_yield()
-        deadline -= 1
-        subprocess.run(["sleep", "0.05"])
+    for _ in range(100):
+        if engine._process(zombie.pid)[0] == "Z":
+            break
+        time.sleep(0.01)
     pidfile = tmp_path / "sleep.pid"
     pidfile.write_text(f"{zombie.pid}\n")
     assert engine._process(zombie.pid)[0] == "Z"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import RUN, TEST_LABEL
 from workshop.paths import ROOT
-from workshop.settings import LABEL_KEY, LABEL_VALUE
 
 pytestmark = pytest.mark.docker
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.docker
 @pytest.fixture(scope="module")
 def image(docker_client):
     built, _ = docker_client.images.build(
-        path=str(ROOT), tag="pyapp-test", labels={LABEL_KEY: LABEL_VALUE}, rm=True
+        path=str(ROOT), tag=f"pyapp-{RUN}-image", labels=dict([TEST_LABEL.split("=", 1)]), rm=True
     )
     return built
 

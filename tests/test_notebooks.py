@@ -71,6 +71,6 @@ def test_chapter_runs_end_to_end(path, run, docker_client, test_settings, tmp_pa
         )
 
     promised = set(nb.metadata.get("workshop", {}).get("leaves", []))
-    left = {c.name for c in workshop_containers(docker_client, "pyappcontainer-test")}
+    left = {c.name for c in workshop_containers(docker_client)}
     assert left <= promised, f"{path.name} left containers behind: {sorted(left - promised)}"
     assert port_is_free(int(ports["app"])), f"{path.name} left a process on port {ports['app']}"

@@ -7,19 +7,20 @@ import docker.errors
 
 from workshop.http import wait_for_body
 from workshop.paths import ROOT
-from workshop.settings import LABEL_KEY, LABEL_VALUE, Settings
+from workshop.settings import LABEL, Settings
 
 
 class DeployError(RuntimeError):
     """The app could not be deployed; the message says why and what to do."""
 
 
-def remove_workshop_container(client: docker.DockerClient, name: str) -> bool:
+def remove_workshop_container(client: docker.DockerClient, name: str, label: str = LABEL) -> bool:
     """Remove the container called ``name`` if, and only if, the workshop created it.
 
     Args:
         client: a connected docker SDK client.
         name: the container's name.
+        label: the workshop's label, ``key=value``; only a container carrying it is removed.
 
     Returns:
         True when a container was removed, False when none had that name.
@@ -32,7 +33,8 @@ def remove_workshop_container(client: docker.DockerClient, name: str) -> bool:
         container = client.containers.get(name)
     except docker.errors.NotFound:
         return False
-    if container.labels.get(LABEL_KEY) != LABEL_VALUE:
+    key, _, value = label.partition("=")
+    if container.labels.get(key) != value:
         raise DeployError(
             f"A container named {name!r} exists that the workshop did not create, so it is "
             "left alone. Remove or rename it, or choose another name with CONTAINER_NAME=..."
@@ -55,14 +57,14 @@ def deploy(settings: Settings, timeout: float = 60.0) -> str:
         DeployError: when the build fails, the name belongs to a foreign container, the
             host port is taken, or the app does not answer in time.
     """
-    labels = {LABEL_KEY: LABEL_VALUE}
+    labels = settings.labels
     client = docker.from_env()
     try:
         try:
             client.images.build(path=str(ROOT), tag=settings.image_name, labels=labels, rm=True)
         except docker.errors.BuildError as error:
             raise DeployError(f"docker build failed: {error}") from None
-        remove_workshop_container(client, settings.container_name)
+        remove_workshop_container(client, settings.container_name, settings.label)
         try:
             client.containers.run(
                 settings.image_name,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import docker
 
-from workshop.settings import LABEL_KEY, LABEL_VALUE
+from workshop.settings import LABEL
 
 
 def added_bytes(client: docker.DockerClient, image: str, base: str) -> int:
@@ -24,7 +24,12 @@ def added_bytes(client: docker.DockerClient, image: str, base: str) -> int:
 
 
 def rebuild_seconds(
-    dockerfile: Path, context: Path, tag: str, edit: str, include: list[str] | None = None
+    dockerfile: Path,
+    context: Path,
+    tag: str,
+    edit: str,
+    include: list[str] | None = None,
+    label: str = LABEL,
 ) -> float:
     """Time a ``docker build`` after a one-line edit of a file in the build context.
 
@@ -38,6 +43,7 @@ def rebuild_seconds(
         tag: tag for the rebuilt image (labelled as the workshop's); removed afterwards.
         edit: path of the file to edit, relative to ``context``.
         include: paths relative to ``context`` to copy; None copies the whole folder.
+        label: the workshop's label, ``key=value``, put on the image.
 
     Returns:
         Wall time of the rebuild (float, seconds).
@@ -60,7 +66,7 @@ def rebuild_seconds(
         with (copy / edit).open("a") as handle:
             handle.write(f"# edited at {time.time_ns()}\n")
         command = [
-            "docker", "build", "-q", "--label", f"{LABEL_KEY}={LABEL_VALUE}",
+            "docker", "build", "-q", "--label", label,
             "-t", tag, "-f", str(dockerfile), str(copy),
         ]  # fmt: skip
         started = time.monotonic()
@@ -84,7 +90,9 @@ class Stop:
     exit_code: int
 
 
-def stop_seconds(client: docker.DockerClient, image: str, name: str, grace: int = 10) -> Stop:
+def stop_seconds(
+    client: docker.DockerClient, image: str, name: str, grace: int = 10, label: str = LABEL
+) -> Stop:
     """Start ``image`` as container ``name``, let it settle, then time ``docker stop``.
 
     Args:
@@ -92,12 +100,13 @@ def stop_seconds(client: docker.DockerClient, image: str, name: str, grace: int 
         image: the image to run (its default command).
         name: the container's name; removed afterwards.
         grace: seconds ``docker stop`` waits before SIGKILL (Docker's default is 10).
+        label: the workshop's label, ``key=value``, put on the container.
 
     Returns:
         Stop with the stop's wall time and the container's exit status.
     """
     container = client.containers.run(
-        image, name=name, detach=True, labels={LABEL_KEY: LABEL_VALUE}
+        image, name=name, detach=True, labels=dict([label.split("=", 1)])
     )
     try:
         time.sleep(1.0)  # let the app finish starting, as a deployed one would have

@@ -55,6 +55,12 @@ class Settings:
     app_port: int
     label: str
 
+    @property
+    def labels(self) -> dict[str, str]:
+        """The label as a dict for the docker SDK, ``{"workshop.course": "flask-docker-gitlab"}``"""
+        key, _, value = self.label.partition("=")
+        return {key: value}
+
     def as_env(self) -> dict[str, str]:
         """Return the settings as environment variables (``HOST_PORT`` and so on)."""
         return {
