@@ -1,8 +1,11 @@
 """Execute every chapter end to end against the real engine, twice, in both orders.
 
 A chapter passes when every cell ran, every ``%%bash_fails`` step printed the error it
-promises, the HTTP bodies the chapter teaches came back, and it left no container or
-host process behind that it did not promise to leave (``metadata.workshop.leaves``).
+promises, everything listed in its ``metadata.workshop.expect`` appeared in its outputs
+(HTTP bodies as ``http://localhost:{host}/ -> Happy birthday Martin``, where ``{host}``
+is the host port the container is published on and ``{app}`` the app's port on the host),
+and it left no container or host process behind that it did not promise to leave
+(``metadata.workshop.leaves``).
 """
 
 from __future__ import annotations
@@ -10,26 +13,13 @@ from __future__ import annotations
 import shlex
 import socket
 
+import nbformat
 import pytest
 
 from tests.conftest import workshop_containers
 from workshop import notebooks
 
 CHAPTERS = notebooks.course_notebooks()
-
-#: What each chapter must show, beyond running without error. ``{host}`` and ``{app}``
-#: are the host port the container is published on and the app's port on the host.
-EXPECTED = {
-    "01-flask-app": [
-        "http://localhost:{app}/ -> Happy birthday John",
-        "http://localhost:{app}/ -> Happy birthday Alice",
-    ],
-    "02-dockerfile": [
-        "http://localhost:{host}/ -> Happy birthday Martin",
-        "http://localhost:{host}/ -> Happy birthday Alice",
-        "uid=10001",
-    ],
-}
 
 RUNS = [(path, 1) for path in CHAPTERS] + [(path, 2) for path in reversed(CHAPTERS)]
 
@@ -49,9 +39,14 @@ def port_is_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-def test_every_chapter_has_expectations():
-    assert CHAPTERS, "no chapters found in notebooks/"
-    assert {p.stem for p in CHAPTERS} <= set(EXPECTED), "add the new chapter to EXPECTED"
+def expectations(nb) -> list[str]:
+    return nb.metadata.get("workshop", {}).get("expect", [])
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_every_chapter_says_what_it_must_show(path):
+    nb = nbformat.read(path, as_version=4)
+    assert expectations(nb), f"{path.name}: list what it must show in metadata.workshop.expect"
 
 
 @pytest.mark.docker
@@ -65,7 +60,7 @@ def test_chapter_runs_end_to_end(path, run, docker_client, test_settings, tmp_pa
     for index, text in expected_failures(nb):
         assert text in notebooks.outputs_text(nb, index), f"cell {index} did not show {text!r}"
     ports = {"host": test_settings["WORKSHOP_HOST_PORT"], "app": test_settings["WORKSHOP_APP_PORT"]}
-    for text in EXPECTED[path.stem]:
+    for text in expectations(nb):
         assert text.format(**ports) in everything, (
             f"{path.name} never showed {text.format(**ports)!r}"
         )
