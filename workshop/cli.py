@@ -13,7 +13,7 @@ from workshop.paths import ROOT
 console = Console(highlight=False)
 
 #: Commands the notebooks run, and the Debian packages that provide them.
-LEARNER_TOOLS = {"curl": "curl", "ss": "iproute2", "docker": "docker.io"}
+LEARNER_TOOLS = {"curl": "curl", "ss": "iproute2", "hostname": "hostname", "docker": "docker.io"}
 
 
 def cmd_engine(args: argparse.Namespace) -> int:
