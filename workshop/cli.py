@@ -49,6 +49,20 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     for item in prepared:
         note = " (local stand-in, built from Debian packages)" if item.standin else ""
         console.print(f"[green]ok[/green] {item.image}: {item.how}{note}")
+    return prepare_pipeline_tools()
+
+
+def prepare_pipeline_tools() -> int:
+    """Install the pinned gitlab-ci-local (chapters 03 and 04 run the pipeline with it)."""
+    from workshop import pipeline
+
+    try:
+        with console.status("Installing gitlab-ci-local ..."):
+            done = pipeline.ensure_gitlab_ci_local()
+    except pipeline.ToolMissing as error:
+        console.print(f"[red]FAIL[/red] {error}")
+        return 1
+    console.print(f"[green]ok[/green] {done}")
     return 0
 
 
@@ -96,6 +110,59 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check pipeline files with GitLab's schema and with ``gitlab-ci-local --list``."""
+    from pathlib import Path
+
+    from workshop import pipeline
+
+    files = [Path(f) for f in args.files] or [pipeline.PIPELINE_FILE]
+    failed = False
+    for path in files:
+        if not path.is_file():
+            console.print(f"[red]FAIL[/red] {path}: no such file")
+            failed = True
+            continue
+        try:
+            checks = {
+                "GitLab's schema": pipeline.validate_schema(path),
+                "gitlab-ci-local --list": pipeline.validate_jobs(path),
+            }
+        except pipeline.ToolMissing as error:
+            console.print(f"[red]FAIL[/red] {error}")
+            return 1
+        for validator, check in checks.items():
+            if check.ok:
+                console.print(f"[green]ok[/green] {path}: {validator}")
+            else:
+                failed = True
+                console.print(f"[red]FAIL[/red] {path}: {validator} rejects it:")
+                console.print(check.output)
+    return 1 if failed else 0
+
+
+def cmd_pipeline(args: argparse.Namespace) -> int:
+    """Run .gitlab-ci.yml with gitlab-ci-local in a throwaway clone under build/pipeline."""
+    from workshop import pipeline
+    from workshop.paths import BUILD
+
+    conf = settings.load()
+    try:
+        clone = pipeline.throwaway_clone(BUILD / "pipeline")
+        result = pipeline.run_pipeline(
+            clone, pipeline.pipeline_variables(conf, args.name), jobs=args.job, echo=True
+        )
+    except (pipeline.ToolMissing, RuntimeError) as error:
+        console.print(f"[red]FAIL[/red] {error}")
+        return 1
+    logs = (clone / ".gitlab-ci-local" / "output").relative_to(ROOT)
+    if not result.ok:
+        console.print(f"[red]FAIL[/red] the pipeline failed; job logs: {logs}/")
+        return 1
+    console.print(f"[green]ok[/green] pipeline passed in {result.seconds:.1f} s; job logs: {logs}/")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
@@ -123,6 +190,19 @@ def build_parser() -> argparse.ArgumentParser:
         "chapters", nargs="*", help="chapter numbers to run, e.g. 01 02 (default: all)"
     )
     add("deploy", cmd_deploy, "Build the image and run the app's container on HOST_PORT.")
+    validate = add(
+        "validate",
+        cmd_validate,
+        "Check pipeline files with GitLab's schema and gitlab-ci-local --list.",
+    )
+    validate.add_argument("files", nargs="*", help="pipeline files (default: .gitlab-ci.yml)")
+    pipe = add(
+        "pipeline",
+        cmd_pipeline,
+        "Run .gitlab-ci.yml with gitlab-ci-local in a throwaway clone (build/pipeline).",
+    )
+    pipe.add_argument("--name", help="pass NAME to the container (default: the image's Martin)")
+    pipe.add_argument("--job", nargs="+", help="run only these jobs, e.g. --job build")
     return parser
 
 
