@@ -1,0 +1,101 @@
+"""Both pipeline files validate, and each validator rejects the broken copy it is there for.
+
+GitLab's schema (check-jsonschema) catches misspelled keys; ``gitlab-ci-local --list``
+catches what the schema cannot see: a job in an undeclared stage, a job without a script.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from workshop import pipeline
+
+FILES = [pipeline.PIPELINE_FILE, pipeline.DOCKER_EXECUTOR_FILE]
+
+
+def broken_copy(tmp_path: Path, old: str, new: str, source: Path = pipeline.PIPELINE_FILE) -> Path:
+    """Write ``source`` with ``old`` replaced once by ``new``, and return the copy's path."""
+    text = source.read_text()
+    assert text.count(old) >= 1, f"{old!r} not in {source.name}"
+    path = tmp_path / "broken.gitlab-ci.yml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def without_deploy_script(tmp_path: Path) -> Path:
+    text = pipeline.PIPELINE_FILE.read_text()
+    start = text.index("deploy:\n")
+    path = tmp_path / "noscript.gitlab-ci.yml"
+    path.write_text(text[: text.index("  script:", start)])
+    return path
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+def test_pipeline_files_pass_both_validators(path):
+    schema = pipeline.validate_schema(path)
+    assert schema.ok, schema.output
+    jobs = pipeline.validate_jobs(path)
+    assert jobs.ok, jobs.output
+    assert "build_stage" in jobs.output and "deploy_stage" in jobs.output
+
+
+def test_schema_rejects_a_misspelled_key(tmp_path):
+    path = broken_copy(tmp_path, "  artifacts:", "  artefacts:")
+    check = pipeline.validate_schema(path)
+    assert not check.ok
+    assert "'artefacts' was unexpected" in check.output
+
+
+def test_list_rejects_a_job_in_an_undeclared_stage(tmp_path):
+    path = broken_copy(tmp_path, "stage: deploy_stage", "stage: deploy")
+    assert pipeline.validate_schema(path).ok  # the schema cannot know which stages exist
+    check = pipeline.validate_jobs(path)
+    assert not check.ok
+    assert "stage:deploy not found for deploy" in check.output
+
+
+def test_list_rejects_a_job_without_script(tmp_path):
+    path = without_deploy_script(tmp_path)
+    assert pipeline.validate_schema(path).ok  # a job without script is valid to the schema
+    check = pipeline.validate_jobs(path)
+    assert not check.ok
+    assert "deploy must have script specified" in check.output
+
+
+def test_validate_command_says_which_validator_failed(tmp_path):
+    good = pipeline.PIPELINE_FILE
+    bad = broken_copy(tmp_path, "stage: deploy_stage", "stage: deploy")
+    done = subprocess.run(
+        [sys.executable, "-m", "workshop", "validate", str(good), str(bad)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert done.returncode == 1
+    assert f"ok {good}: gitlab-ci-local --list" in done.stdout
+    assert "gitlab-ci-local --list rejects it" in done.stdout
+    assert "stage:deploy not found for deploy" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_validate_command_missing_file_is_a_fail_line(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "workshop", "validate", str(tmp_path / "nope.yml")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert done.returncode == 1
+    assert "no such file" in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_gitlab_ci_local_is_the_pinned_release():
+    assert pipeline.installed_version() == pipeline.GITLAB_CI_LOCAL_VERSION
+    lock = (pipeline.TOOLS_DIR / "package-lock.json").read_text()
+    assert f'"version": "{pipeline.GITLAB_CI_LOCAL_VERSION}"' in lock
