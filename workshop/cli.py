@@ -12,6 +12,45 @@ from workshop.paths import ROOT
 
 console = Console(highlight=False)
 
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Grade an exercise (PASS/FAIL per criterion), or list the exercise ids."""
+    from workshop import checks
+
+    if args.list:
+        for exercise in checks.exercise_ids():
+            print(exercise)
+        return 0
+    if not args.exercise:
+        console.print("[red]FAIL[/red] name an exercise, e.g. 01-greeting (see --list)")
+        return 2
+    if args.exercise not in checks.EXERCISES:
+        console.print(
+            f"[red]FAIL[/red] no exercise called {args.exercise!r}; "
+            f"one of: {', '.join(checks.exercise_ids())}"
+        )
+        return 2
+    return 0 if checks.check(args.exercise, args.from_dir) else 1
+
+
+def cmd_exercises(args: argparse.Namespace) -> int:
+    """Regenerate exercises/ from solutions/, or only report drift with --check."""
+    from workshop import exercises
+
+    try:
+        changes = exercises.drift() if args.check else exercises.generate()
+    except exercises.MarkerError as error:
+        console.print(f"[red]FAIL[/red] {error}")
+        return 1
+    for change in changes:
+        console.print(f"{'drift' if args.check else 'fixed'} {change}")
+    if args.check and changes:
+        console.print("[red]FAIL[/red] run: python -m workshop exercises")
+        return 1
+    console.print(f"[green]ok[/green] exercises/ {'is' if args.check else 'now'} in sync")
+    return 0
+
+
 #: Commands the notebooks run, and the Debian packages that provide them.
 LEARNER_TOOLS = {"curl": "curl", "ss": "iproute2", "hostname": "hostname", "docker": "docker.io"}
 
@@ -179,6 +218,19 @@ def build_parser() -> argparse.ArgumentParser:
         )
         return p
 
+    check = add("check", cmd_check, "Grade an exercise: PASS or FAIL with a hint per criterion.")
+    check.add_argument("exercise", nargs="?", help="the exercise id, e.g. 02-dockerfile")
+    check.add_argument(
+        "--from",
+        dest="from_dir",
+        metavar="DIR",
+        help="folder holding the exercise's folder (default: exercises; 'solutions' grades those)",
+    )
+    check.add_argument("--list", action="store_true", help="print the exercise ids, one a line")
+    regen = add("exercises", cmd_exercises, "Regenerate exercises/ from solutions/.")
+    regen.add_argument(
+        "--check", action="store_true", help="only report drift; exit 1 when there is some"
+    )
     add(
         "engine",
         cmd_engine,

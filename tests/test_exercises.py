@@ -1,0 +1,282 @@
+"""Exercises come from their solutions, and every check can both pass and fail.
+
+- drift: the committed exercises are exactly what the generator makes from the solutions;
+- the generator strips marked regions in files and notebook code cells, and refuses bad markers;
+- every check passes every criterion on its solution, and fails the untouched exercise with
+  the hint the learner needs (this is what proves a check can fail);
+- a learner's broken input is a FAIL with a hint, never a traceback.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from workshop import checks, cli, exercises
+from workshop.checks import dockerfile
+from workshop.settings import load
+
+#: For each exercise: text the hint of the untouched exercise must contain.
+UNTOUCHED_HINTS = {
+    "01-greeting": "must come from the GREETING variable",
+    "02-dockerfile": "see TODO 1",
+}
+#: Exercises whose check builds or runs containers.
+NEEDS_DOCKER = {"02-dockerfile"}
+
+
+def params(ids):
+    return [
+        pytest.param(i, marks=pytest.mark.docker) if i in NEEDS_DOCKER else pytest.param(i)
+        for i in ids
+    ]
+
+
+@pytest.fixture
+def conf(request):
+    """Settings for a check: this test run's names and label when Docker is involved."""
+    if request.node.get_closest_marker("docker"):
+        return load(request.getfixturevalue("test_settings"))
+    return load({})
+
+
+# --- one source ---------------------------------------------------------------------------
+
+
+def test_committed_exercises_equal_what_the_solutions_generate():
+    problems = exercises.drift()
+    assert not problems, (
+        "exercises/ drifted from solutions/: "
+        + ", ".join(map(str, problems))
+        + "; run: python -m workshop exercises"
+    )
+
+
+def test_every_exercise_has_a_check_and_every_check_an_exercise():
+    folders = {p.name for p in exercises.SOLUTIONS.iterdir() if p.is_dir()}
+    assert folders == set(checks.exercise_ids())
+    assert set(UNTOUCHED_HINTS) == set(checks.exercise_ids())
+
+
+def test_every_exercise_has_a_readme_that_says_how_to_check_it():
+    for exercise in checks.exercise_ids():
+        text = (exercises.EXERCISES / exercise / "README.md").read_text(encoding="utf-8")
+        assert f"check {exercise}" in text, f"{exercise}/README.md must show its check command"
+
+
+def test_region_becomes_its_exercise_lines_at_the_marker_indentation():
+    source = (
+        "def f():\n"
+        "    ### BEGIN SOLUTION\n"
+        "    return 42\n"
+        "    ### EXERCISE # TODO: return the answer\n"
+        "    ### EXERCISE return None\n"
+        "    ### END SOLUTION\n"
+        "x = 1\n"
+    )
+    assert exercises.strip_solutions(source) == (
+        "def f():\n    # TODO: return the answer\n    return None\nx = 1\n"
+    )
+
+
+def test_region_without_exercise_lines_leaves_a_default_todo():
+    out = exercises.strip_solutions("FROM x\n### BEGIN SOLUTION\nUSER 1\n### END SOLUTION\n")
+    assert out == "FROM x\n# TODO: write this part\n"
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("### END SOLUTION\n", "without BEGIN"),
+        ("### BEGIN SOLUTION\nx\n", "never ended"),
+        ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION\n", "inside another"),
+        ("### EXERCISE # TODO\n", "outside a solution region"),
+        ("### BEGIN SOLUTION\nx\n### EXERCISE pass\n### END SOLUTION\n", "leaves no TODO"),
+    ],
+)
+def test_bad_markers_are_refused(source, message):
+    with pytest.raises(exercises.MarkerError, match=message):
+        exercises.strip_solutions(source, "f")
+
+
+def test_notebook_code_cells_are_stripped_and_outputs_cleared():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("### BEGIN SOLUTION stays in markdown", id="m"),
+        nbformat.v4.new_code_cell(
+            "%%bash\n### BEGIN SOLUTION\ndocker rm -f x\n"
+            "### EXERCISE # TODO: free the port\n### END SOLUTION\necho done",
+            id="c",
+            execution_count=3,
+            outputs=[nbformat.v4.new_output("stream", text="hi")],
+        ),
+    ]
+    out = nbformat.reads(exercises.strip_notebook(nbformat.writes(nb)), as_version=4)
+    assert out.cells[0].source == "### BEGIN SOLUTION stays in markdown"
+    assert out.cells[1].source == "%%bash\n# TODO: free the port\necho done"
+    assert out.cells[1].outputs == [] and out.cells[1].execution_count is None
+
+
+def test_generate_writes_fixes_and_removes_stale_files(tmp_path):
+    solutions, target = tmp_path / "solutions", tmp_path / "exercises"
+    (solutions / "09-x").mkdir(parents=True)
+    (solutions / "09-x" / "f.sh").write_text(
+        "a\n### BEGIN SOLUTION\nb\n### EXERCISE # TODO: b\n### END SOLUTION\n"
+    )
+    (solutions / "README.md").write_text("not an exercise")
+    (target / "09-x").mkdir(parents=True)
+    (target / "09-x" / "stale.txt").write_text("old")
+    (target / "README.md").write_text("learner's index")
+    fixed = exercises.generate(solutions, target)
+    assert {(d.path, d.problem) for d in fixed} == {
+        ("09-x/f.sh", "missing"),
+        ("09-x/stale.txt", "extra"),
+    }
+    assert (target / "09-x" / "f.sh").read_text() == "a\n# TODO: b\n"
+    assert (target / "README.md").read_text() == "learner's index"
+    assert exercises.drift(solutions, target) == []
+    (target / "09-x" / "f.sh").write_text("a learner's edit\n")
+    assert [str(d) for d in exercises.drift(solutions, target)] == ["changed: exercises/09-x/f.sh"]
+
+
+# --- checks: solutions pass, untouched exercises fail with the hint --------------------------
+
+
+@pytest.mark.parametrize("exercise", params(checks.exercise_ids()))
+def test_check_passes_every_criterion_on_the_solution(exercise, conf, capsys):
+    assert checks.check(exercise, exercises.SOLUTIONS, conf), capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "FAIL" not in out
+    assert "PASS" in out
+
+
+@pytest.mark.parametrize("exercise", params(checks.exercise_ids()))
+def test_check_fails_the_untouched_exercise_with_its_hint(exercise, conf, capsys):
+    assert not checks.check(exercise, exercises.EXERCISES, conf)
+    out = capsys.readouterr().out
+    fails = [line for line in out.splitlines() if line.startswith("FAIL")]
+    assert fails, out
+    assert all(" -- hint: " in line for line in fails), out
+    assert any(UNTOUCHED_HINTS[exercise] in line for line in fails), out
+    assert "Traceback" not in out
+
+
+def copy_exercise(exercise: str, tmp_path: Path) -> Path:
+    """A learner's working copy of the solution, to break on purpose."""
+    shutil.copytree(exercises.SOLUTIONS / exercise, tmp_path / exercise)
+    return tmp_path / exercise
+
+
+def failing_lines(exercise: str, from_dir: Path, conf) -> list[str]:
+    results = checks.run(exercise, from_dir, conf)
+    return [r.line() for r in results if not r.ok]
+
+
+def test_missing_folder_is_a_fail_with_a_hint(tmp_path):
+    lines = failing_lines("01-greeting", tmp_path, load({}))
+    assert len(lines) == 1 and "--from" in lines[0]
+
+
+def test_missing_file_is_a_fail_with_a_hint(tmp_path):
+    folder = copy_exercise("01-greeting", tmp_path)
+    (folder / "app.py").unlink()
+    lines = failing_lines("01-greeting", tmp_path, load({}))
+    assert len(lines) == 1 and "no app.py" in lines[0]
+
+
+def test_app_with_a_syntax_error_is_a_fail_naming_the_line(tmp_path):
+    folder = copy_exercise("01-greeting", tmp_path)
+    text = (folder / "app.py").read_text().replace('os.getenv("GREETING"', 'os.getenv("GREETING"(')
+    (folder / "app.py").write_text(text)
+    lines = failing_lines("01-greeting", tmp_path, load({}))
+    assert len(lines) == 1 and "SyntaxError" in lines[0] and "app.py line 14" in lines[0]
+
+
+def test_app_that_raises_on_request_is_a_fail_not_a_traceback(tmp_path):
+    folder = copy_exercise("01-greeting", tmp_path)
+    text = (
+        (folder / "app.py")
+        .read_text()
+        .replace('os.getenv("GREETING", "Happy birthday")', 'os.environ["GREETING"]')
+    )
+    (folder / "app.py").write_text(text)
+    lines = failing_lines("01-greeting", tmp_path, load({}))
+    assert any("KeyError" in line for line in lines), lines
+
+
+def test_greeting_without_default_is_caught(tmp_path):
+    folder = copy_exercise("01-greeting", tmp_path)
+    text = (
+        (folder / "app.py")
+        .read_text()
+        .replace('os.getenv("GREETING", "Happy birthday")', 'os.getenv("GREETING", "Hi")')
+    )
+    (folder / "app.py").write_text(text)
+    lines = failing_lines("01-greeting", tmp_path, load({}))
+    assert lines and all("second argument of os.getenv" in line for line in lines), lines
+
+
+@pytest.mark.docker
+def test_dockerfile_that_does_not_build_is_a_fail_with_the_build_error(tmp_path, test_settings):
+    folder = copy_exercise("02-dockerfile", tmp_path)
+    text = (folder / "Dockerfile").read_text().replace("USER ", "RUN cat /nope.txt\nUSER ")
+    (folder / "Dockerfile").write_text(text)
+    lines = failing_lines("02-dockerfile", tmp_path, load(test_settings))
+    assert len(lines) == 1 and "the build stops with" in lines[0], lines
+    assert "/nope.txt" in lines[0] and "non-zero code" in lines[0], lines
+
+
+@pytest.mark.docker
+def test_image_that_ignores_sigterm_fails_the_stop_criterion(tmp_path, test_settings):
+    folder = copy_exercise("02-dockerfile", tmp_path)
+    text = (folder / "Dockerfile").read_text().replace("STOPSIGNAL SIGINT\n", "")
+    (folder / "Dockerfile").write_text(text)
+    lines = failing_lines("02-dockerfile", tmp_path, load(test_settings))
+    assert len(lines) == 1 and "exit status 137" in lines[0], lines
+
+
+@pytest.mark.docker
+def test_checks_leave_nothing_behind(docker_client, test_settings):
+    conf = load(test_settings)
+    checks.run("02-dockerfile", exercises.SOLUTIONS, conf)
+    image, container = checks.dockerfile_app.names(conf)
+    assert not docker_client.containers.list(all=True, filters={"name": f"^{container}$"})
+    assert not docker_client.images.list(name=image)
+
+
+def test_dockerfile_parser_joins_continuations_and_reads_copy_sources():
+    parsed = dockerfile.parse(
+        "# c\nFROM x\nRUN pip install \\\n  # note\n  -r requirements.txt\n"
+        'COPY --chown=1:1 ["app/a.py", "app/b.py", "./"]\nENV A B\n'
+    )
+    assert [(i.keyword, i.line) for i in parsed] == [
+        ("FROM", 2),
+        ("RUN", 3),
+        ("COPY", 6),
+        ("ENV", 7),
+    ]
+    assert parsed[1].args == "pip install -r requirements.txt"
+    assert dockerfile.copy_sources(parsed[2]) == ["app/a.py", "app/b.py"]
+
+
+# --- command line ---------------------------------------------------------------------------
+
+
+def test_cli_lists_the_exercises(capsys):
+    assert cli.main(["check", "--list"]) == 0
+    assert capsys.readouterr().out.split() == checks.exercise_ids()
+
+
+def test_cli_exit_status_follows_the_criteria(capsys):
+    assert cli.main(["check", "01-greeting", "--from", "solutions"]) == 0
+    assert cli.main(["check", "01-greeting"]) == 1
+    assert cli.main(["check", "99-nope"]) == 2
+    assert "01-greeting" in capsys.readouterr().out
+
+
+def test_cli_exercises_check_reports_sync(capsys):
+    assert cli.main(["exercises", "--check"]) == 0
+    assert "in sync" in capsys.readouterr().out
