@@ -77,6 +77,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
             f"[red]FAIL[/red] missing commands: {', '.join(missing)}; install them first."
         )
         return 1
+    if getattr(args, "load", None) and cmd_bundle_load(args.load):
+        return 1
     try:
         prepared = images.prepare()
     except Exception as error:  # noqa: BLE001 - shown to the learner with a hint
@@ -88,7 +90,90 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     for item in prepared:
         note = " (local stand-in, built from Debian packages)" if item.standin else ""
         console.print(f"[green]ok[/green] {item.image}: {item.how}{note}")
-    return prepare_pipeline_tools()
+    if prepare_pipeline_tools():
+        return 1
+    return cmd_bundle_save(args.save) if getattr(args, "save", None) else 0
+
+
+def cmd_bundle_load(path: str) -> int:
+    """Load an offline classroom bundle (images, wheelhouse, gitlab-ci-local) into this machine."""
+    from pathlib import Path
+
+    from workshop import bundle
+
+    try:
+        with console.status(f"Loading the bundle {path} ..."):
+            manifest = bundle.load(Path(path))
+    except bundle.BundleError as error:
+        console.print(f"[red]FAIL[/red] {error}")
+        return 1
+    console.print(
+        f"[green]ok[/green] loaded {', '.join(manifest.images)} and {len(manifest.wheels)} wheels "
+        f"from {path}; docker build now installs the app's dependencies offline"
+    )
+    return 0
+
+
+def cmd_bundle_save(path: str) -> int:
+    """Write the offline classroom bundle (after prepare made every image present)."""
+    from pathlib import Path
+
+    from workshop import bundle
+
+    try:
+        with console.status(f"Writing the bundle {path} ..."):
+            manifest = bundle.save(Path(path))
+    except bundle.BundleError as error:
+        console.print(f"[red]FAIL[/red] {error}")
+        return 1
+    console.print(
+        f"[green]ok[/green] wrote {path}: {', '.join(manifest.images)}, "
+        f"{len(manifest.wheels)} wheels; on the offline machine run: "
+        f"python -m workshop prepare --load {path}"
+    )
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Preflight checks: one ok / warning / FAIL line each, with the fix."""
+    from workshop import doctor
+
+    return doctor.doctor(image=args.image, print_fn=console.out)
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Name a failure from its error text, explain it, give the fix and the chapter."""
+    from workshop import explain
+
+    stdin = sys.stdin.read() if args.text in (None, "-") else None
+    text = explain.read_input(args.text, stdin)
+    if not text.strip():
+        console.print(
+            "[red]FAIL[/red] no error text given. Hint: paste it as an argument, "
+            "give a log file, or pipe it in: ... 2>&1 | python -m workshop explain -"
+        )
+        return 2
+    matches = explain.diagnose(text)
+    console.out(explain.render(matches))
+    return 0 if matches else 1
+
+
+def cmd_reset(args: argparse.Namespace) -> int:
+    """Remove what the workshop created (by its label), or prepare the start of a chapter."""
+    from workshop import reset
+
+    if args.to:
+        reset.chapters_before(args.to)  # a ValueError (no such chapter) becomes a FAIL line
+        if cmd_prepare(args):
+            return 1
+        return reset.to_chapter(args.to, print_fn=console.out)
+    report = reset.reset()
+    for line in report.removed:
+        console.out(f"removed {line}")
+    for line in report.kept:
+        console.out(f"kept    {line}")
+    console.out(f"ok      reset done: {len(report.removed)} removed, {len(report.kept)} kept")
+    return 0
 
 
 def prepare_pipeline_tools() -> int:
@@ -107,8 +192,11 @@ def prepare_pipeline_tools() -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Prepare, execute every chapter headlessly, then deploy the app on the host port."""
-    from workshop import notebooks
+    from workshop import doctor, notebooks
 
+    # The doctor first: it names what blocks the course; what prepare can fix is a warning.
+    if doctor.doctor(before_prepare=True, print_fn=console.out):
+        return 1
     if cmd_prepare(args):
         return 1
     chosen = notebooks.course_notebooks()
@@ -236,7 +324,41 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_engine,
         "Find a running Docker engine, or install and start one (root on Debian).",
     )
-    add("prepare", cmd_prepare, "Engine, tools and base images (builds a local stand-in offline).")
+    prep = add(
+        "prepare", cmd_prepare, "Engine, tools and base images (builds a local stand-in offline)."
+    )
+    prep.add_argument(
+        "--save",
+        metavar="BUNDLE",
+        help="then write an offline classroom bundle to folder BUNDLE (images, wheelhouse)",
+    )
+    prep.add_argument(
+        "--load",
+        metavar="BUNDLE",
+        help="first load an offline bundle, so the course (docker build too) runs without internet",
+    )
+    doc = add(
+        "doctor", cmd_doctor, "Preflight checks: ok, warning or FAIL per check, with the fix."
+    )
+    doc.add_argument(
+        "--image", help="base image to check (default: python:3.13-slim)", default=None
+    )
+    exp = add(
+        "explain",
+        cmd_explain,
+        "Name a failure from its error text or job log: what happened, the fix, the chapter.",
+    )
+    exp.add_argument(
+        "text", nargs="?", help="the error text, a log file, or - (default) for standard input"
+    )
+    res = add(
+        "reset",
+        cmd_reset,
+        "Remove only what the workshop created (by its label); --to N: the start of chapter N.",
+    )
+    res.add_argument(
+        "--to", metavar="CHAPTER", help="then recreate what chapters before CHAPTER leave behind"
+    )
     run = add("run", cmd_run, "Prepare, execute every chapter headlessly into build/, then deploy.")
     run.add_argument(
         "chapters", nargs="*", help="chapter numbers to run, e.g. 01 02 (default: all)"

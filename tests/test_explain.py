@@ -1,0 +1,372 @@
+"""``workshop explain``: every catalogue entry recognises real error text.
+
+Two kinds of proof. Each entry's ``examples`` (real text, captured here or quoted from public
+reports with their source) must be diagnosed as that entry. And every failure that can be
+produced on this machine is produced here, for real, by the engine, the docker CLI, curl or
+pip, and the captured output is fed to the command line.
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+import uuid
+
+import pytest
+
+from tests.conftest import CONTAINER_PREFIX, TEST_LABEL, free_port
+from workshop import explain
+
+CATALOGUE = explain.load()
+IDS = [e.id for e in CATALOGUE]
+BASE = "python:3.13-slim"
+
+#: The failures the issue asks the catalogue to cover.
+REQUIRED = {
+    "socket-permission",
+    "daemon-not-running",
+    "dind-unreachable",
+    "dind-tls",
+    "docker-command-not-found",
+    "job-stuck-tags",
+    "stage-not-declared",
+    "artifacts-too-large",
+    "port-allocated",
+    "address-in-use",
+    "name-in-use",
+    "no-such-container",
+    "image-not-found",
+    "pull-access-denied",
+    "registry-unreachable",
+    "container-exited",
+    "connection-reset",
+    "pip-certificate",
+    "no-command-specified",
+}
+
+
+def run_cli(text: str, *args: str) -> subprocess.CompletedProcess:
+    """Run ``python -m workshop explain`` with ``text`` on standard input."""
+    return subprocess.run(
+        [sys.executable, "-m", "workshop", "explain", *args],
+        input=text,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def assert_explained(output: str, entry_id: str) -> None:
+    """The CLI names ``entry_id`` on its first line, with the fix and the chapter, exit 0."""
+    entry = next(e for e in CATALOGUE if e.id == entry_id)
+    result = run_cli(output)
+    assert result.returncode == 0, (output, result.stdout)
+    lines = result.stdout.splitlines()
+    assert lines[0] == entry.name, (output, result.stdout)
+    assert f"chapter {entry.chapter}" in result.stdout
+    assert "Fix: " in result.stdout and "What happened: " in result.stdout
+
+
+def sh(*command: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        command, capture_output=True, text=True, check=False, env=env, timeout=timeout
+    )
+
+
+# ---- the catalogue itself -------------------------------------------------------------------
+
+
+def test_catalogue_covers_every_failure_the_course_teaches():
+    assert REQUIRED <= set(IDS), REQUIRED - set(IDS)
+    assert len(IDS) == len(set(IDS)), "duplicate ids"
+
+
+@pytest.mark.parametrize("entry", CATALOGUE, ids=IDS)
+def test_entry_is_complete(entry):
+    assert entry.examples, "every entry is proven by real text"
+    sentences = [s for s in entry.explanation.replace("e.g.", "eg").split(". ") if s]
+    assert 2 <= len(sentences) <= 3, entry.explanation
+    assert entry.fix and len(entry.chapter) == 2 and entry.chapter.isdigit()
+    for source, _ in entry.examples:
+        assert source.startswith(("captured here:", "https://", "GitLab")), source
+
+
+EXAMPLES = [(e.id, source, text) for e in CATALOGUE for source, text in e.examples]
+
+
+@pytest.mark.parametrize(
+    ("entry_id", "source", "text"),
+    EXAMPLES,
+    ids=[f"{i}-{n}" for n, (i, _, _) in enumerate(EXAMPLES)],
+)
+def test_example_text_is_diagnosed_as_its_entry(entry_id, source, text):
+    matches = explain.diagnose(text)
+    assert matches and matches[0].id == entry_id, (source, [m.id for m in matches])
+
+
+def test_unknown_text_says_so_and_exits_1():
+    result = run_cli("the flux capacitor needs 1.21 gigawatts\n")
+    assert result.returncode == 1
+    assert result.stdout.startswith("Unknown error")
+
+
+def test_a_whole_job_log_names_the_first_failure_and_lists_the_others(tmp_path):
+    log = tmp_path / "job.log"
+    log.write_text(
+        "$ docker rm -f pyappcontainer || true\n"
+        "Error response from daemon: No such container: pyappcontainer\n"
+        "$ docker run -d -p 80:8080 --name pyappcontainer pyapp\n"
+        "docker: Error response from daemon: driver failed programming external connectivity on "
+        "endpoint pyappcontainer (0a1b): Bind for 0.0.0.0:80 failed: port is already allocated.\n"
+        "ERROR: Job failed: exit status 1\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "workshop", "explain", str(log)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[0] == "Port already allocated by another container"
+    assert "Also seen in this text: No such container" in result.stdout
+
+
+def test_text_as_an_argument():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "workshop",
+            "explain",
+            "docker: Error response from daemon: No command specified.",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith("No command specified")
+
+
+def test_no_text_is_a_usage_error():
+    result = run_cli("")
+    assert result.returncode == 2
+    assert "FAIL" in result.stdout and "Hint" in result.stdout
+
+
+# ---- real failures, produced here ----------------------------------------------------------
+
+
+def name(suffix: str) -> str:
+    return f"{CONTAINER_PREFIX}-explain-{suffix}-{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture
+def cleanup(docker_client):
+    """Names of containers and images a test created; removed afterwards (all carry TEST_LABEL)."""
+    made: dict[str, list[str]] = {"containers": [], "images": []}
+    yield made
+    for container in made["containers"]:
+        sh("docker", "rm", "-f", container)
+    for image in made["images"]:
+        sh("docker", "rmi", "-f", image)
+
+
+def test_live_socket_permission_denied(docker_client, tmp_path):
+    tmp_path.chmod(0o777)
+    out = sh(
+        "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+        "env", f"HOME={tmp_path}", f"DOCKER_CONFIG={tmp_path}", "docker", "ps",
+        env={"PATH": os.environ["PATH"]},
+    )  # fmt: skip
+    assert out.returncode != 0
+    assert_explained(out.stderr, "socket-permission")
+
+
+def test_live_daemon_not_running(tmp_path):
+    out = sh("docker", "ps", env=dict(os.environ, DOCKER_HOST=f"unix://{tmp_path}/none.sock"))
+    assert out.returncode != 0
+    assert_explained(out.stderr, "daemon-not-running")
+
+
+def test_live_no_dind_service_at_docker_2375():
+    out = sh("docker", "ps", env=dict(os.environ, DOCKER_HOST="tcp://docker:2375"), timeout=90)
+    assert out.returncode != 0
+    assert_explained(out.stderr, "dind-unreachable")
+
+
+def test_live_docker_command_not_found():
+    out = sh("/bin/bash", "-c", "docker ps", env={"PATH": "/nonexistent"})
+    assert out.returncode == 127
+    assert_explained(out.stderr, "docker-command-not-found")
+
+
+def test_live_port_already_allocated(docker_client, cleanup):
+    port = free_port()
+    first, second = name("a"), name("b")
+    cleanup["containers"] += [first, second]
+    run = ["docker", "run", "-d", "--label", TEST_LABEL, "-p", f"{port}:8000"]
+    assert sh(*run, "--name", first, BASE, "sleep", "60").returncode == 0
+    out = sh(*run, "--name", second, BASE, "sleep", "60")
+    assert out.returncode != 0
+    assert_explained(out.stderr, "port-allocated")
+
+
+def test_live_address_already_in_use(docker_client, cleanup):
+    with socket.socket() as holder:
+        holder.bind(("0.0.0.0", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        container = name("addr")
+        cleanup["containers"].append(container)
+        out = sh(
+            "docker", "run", "-d", "--label", TEST_LABEL, "--name", container,
+            "-p", f"{port}:8000", BASE, "sleep", "60",
+        )  # fmt: skip
+    assert out.returncode != 0
+    assert_explained(out.stderr, "address-in-use")
+
+
+def test_live_container_name_in_use(docker_client, cleanup):
+    container = name("dup")
+    cleanup["containers"].append(container)
+    create = ["docker", "create", "--label", TEST_LABEL, "--name", container, BASE, "true"]
+    assert sh(*create).returncode == 0
+    out = sh(*create)
+    assert out.returncode != 0
+    assert_explained(out.stderr, "name-in-use")
+
+
+def test_live_no_such_container(docker_client):
+    out = sh("docker", "rm", name("never-created"))
+    assert out.returncode != 0
+    assert_explained(out.stderr, "no-such-container")
+
+
+def test_live_no_such_image(docker_client):
+    out = sh("docker", "image", "inspect", name("absent-image"))
+    assert out.returncode != 0
+    assert_explained(out.stderr, "image-not-found")
+
+
+def test_live_pull_of_an_absent_image(docker_client):
+    out = sh("docker", "pull", f"{name('absent')}:none", timeout=120)
+    assert out.returncode != 0
+    # Offline, the registry is unreachable; online, it answers that there is no such repository.
+    expected = (
+        "pull-access-denied" if "pull access denied" in out.stderr else "registry-unreachable"
+    )
+    assert_explained(out.stderr, expected)
+
+
+def test_live_no_command_specified_after_docker_import(docker_client, cleanup, tmp_path):
+    (tmp_path / "hello.txt").write_text("a filesystem with no configuration\n")
+    with tarfile.open(tmp_path / "fs.tar", "w") as tar:
+        tar.add(tmp_path / "hello.txt", arcname="hello.txt")
+    image = name("imported")
+    cleanup["images"].append(image)
+    imported = sh(
+        "docker", "import", "--change", f"LABEL {TEST_LABEL}", str(tmp_path / "fs.tar"), image
+    )
+    assert imported.returncode == 0, imported.stderr
+    container = name("imported")
+    cleanup["containers"].append(container)
+    out = sh("docker", "run", "--label", TEST_LABEL, "--name", container, image)
+    assert out.returncode != 0
+    assert_explained(out.stderr, "no-command-specified")
+
+
+def test_live_container_exits_at_once(docker_client, cleanup):
+    container = name("exits")
+    cleanup["containers"].append(container)
+    started = sh(
+        "docker",
+        "run",
+        "-d",
+        "--label",
+        TEST_LABEL,
+        "--name",
+        container,
+        BASE,
+        "sh",
+        "-c",
+        "exit 3",
+    )
+    assert started.returncode == 0, started.stderr
+    sh("docker", "wait", container)
+    status = sh(
+        "docker",
+        "ps",
+        "-a",
+        "--filter",
+        f"name=^{container}$",
+        "--format",
+        "{{.Names}}: {{.Status}}",
+    )
+    assert "Exited (3)" in status.stdout
+    assert_explained(status.stdout, "container-exited")
+    out = sh("docker", "exec", container, "true")
+    assert out.returncode != 0
+    assert_explained(out.stderr, "container-exited")
+
+
+def test_live_reset_from_an_app_bound_to_127_0_0_1(docker_client, cleanup):
+    port = free_port()
+    container = name("loopback")
+    cleanup["containers"].append(container)
+    started = sh(
+        "docker", "run", "-d", "--label", TEST_LABEL, "--name", container, "-p", f"{port}:8000",
+        BASE, "python", "-u", "-m", "http.server", "--bind", "127.0.0.1", "8000",
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    deadline = time.monotonic() + 30
+    while "Serving HTTP" not in sh("docker", "logs", container).stdout:
+        assert time.monotonic() < deadline, "the server in the container did not start"
+        time.sleep(0.2)
+    out = sh("curl", "-sS", "--max-time", "10", f"http://localhost:{port}/")
+    assert out.returncode in (52, 56), out
+    assert_explained(out.stderr, "connection-reset")
+
+
+class _Index(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802 - the http.server API
+        self.send_response(404)
+        self.end_headers()
+
+    def log_message(self, *args):  # keep the test's output quiet
+        pass
+
+
+def test_live_pip_certificate_verify_failed(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    made = sh(
+        "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert),
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Index)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        out = sh(
+            sys.executable, "-m", "pip", "--isolated", "download", "--no-deps", "--retries", "0",
+            "--timeout", "10", "--index-url", f"https://localhost:{port}/simple",
+            "-d", str(tmp_path / "dl"), "flask",
+            timeout=120,
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+    assert out.returncode != 0
+    assert "CERTIFICATE_VERIFY_FAILED" in out.stdout + out.stderr
+    assert_explained(out.stdout + out.stderr, "pip-certificate")
