@@ -23,9 +23,10 @@ from workshop.settings import load
 UNTOUCHED_HINTS = {
     "01-greeting": "must come from the GREETING variable",
     "02-dockerfile": "see TODO 1",
+    "06-free-port": "find who publishes it",
 }
 #: Exercises whose check builds or runs containers.
-NEEDS_DOCKER = {"02-dockerfile"}
+NEEDS_DOCKER = {"02-dockerfile", "06-free-port"}
 
 
 def params(ids):
@@ -239,12 +240,26 @@ def test_image_that_ignores_sigterm_fails_the_stop_criterion(tmp_path, test_sett
 
 
 @pytest.mark.docker
+def test_redeploy_that_removes_every_workshop_container_is_caught(tmp_path, test_settings):
+    folder = copy_exercise("06-free-port", tmp_path)
+    text = (folder / "redeploy.sh").read_text()
+    text = text.replace('--filter "publish=$HOST_PORT" ', "")
+    (folder / "redeploy.sh").write_text(text)
+    lines = failing_lines("06-free-port", tmp_path, load(test_settings))
+    assert len(lines) == 1 and "did not hold HOST_PORT" in lines[0], lines
+
+
+@pytest.mark.docker
 def test_checks_leave_nothing_behind(docker_client, test_settings):
     conf = load(test_settings)
     checks.run("02-dockerfile", exercises.SOLUTIONS, conf)
+    checks.run("06-free-port", exercises.EXERCISES, conf)
     image, container = checks.dockerfile_app.names(conf)
     assert not docker_client.containers.list(all=True, filters={"name": f"^{container}$"})
     assert not docker_client.images.list(name=image)
+    made = checks.free_port.names(conf)
+    assert not docker_client.containers.list(all=True, filters={"name": made["app"]})
+    assert not docker_client.images.list(name=made["image"])
 
 
 def test_dockerfile_parser_joins_continuations_and_reads_copy_sources():

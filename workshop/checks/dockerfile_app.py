@@ -18,7 +18,16 @@ import docker.errors
 
 from workshop import http
 from workshop.checks import dockerfile
-from workshop.checks.base import Result, failed, free_port, judge, last_lines, passed
+from workshop.checks.base import (
+    Result,
+    failed,
+    free_port,
+    judge,
+    last_lines,
+    passed,
+    remove_container,
+    remove_image,
+)
 from workshop.paths import ROOT
 from workshop.settings import Settings
 
@@ -200,7 +209,8 @@ def run(folder: Path, settings: Settings) -> list[Result]:
         ]
     tag, name = names(settings)
     try:
-        _remove(client, tag, name, settings)
+        remove_container(client, name, settings)
+        remove_image(client, tag, settings)
         error = _build(client, file, tag, settings.labels)
         builds = "the Dockerfile builds"
         if error:
@@ -229,23 +239,6 @@ def run(folder: Path, settings: Settings) -> list[Result]:
         results += _serve(client, tag, name, settings.labels)
         return results
     finally:
-        _remove(client, tag, name, settings)
+        remove_container(client, name, settings)
+        remove_image(client, tag, settings)
         client.close()
-
-
-def _remove(client: docker.DockerClient, tag: str, name: str, settings: Settings) -> None:
-    """Remove this check's container and image, only when they carry the workshop's label."""
-    key, value = next(iter(settings.labels.items()))
-    try:
-        container = client.containers.get(name)
-        if container.labels.get(key) == value:
-            container.remove(force=True)
-    except docker.errors.NotFound:
-        pass
-    try:
-        image = client.images.get(tag)
-        if (image.labels or {}).get(key) == value:
-            # By tag, not id: an identical image under another tag keeps that tag.
-            client.images.remove(tag)
-    except docker.errors.ImageNotFound:
-        pass
