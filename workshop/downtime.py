@@ -1,0 +1,125 @@
+"""How long a redeploy keeps users waiting, measured while it happens (chapter 08).
+
+A redeploy done the seed's way is three commands: ``docker stop``, ``docker rm``, ``docker run``.
+:func:`redeploy` starts the old container, then runs exactly those commands while another
+thread asks the app for its page every few milliseconds, and reports how long it took until
+the NEW container answered and the longest stretch during which nothing answered at all.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+
+from workshop.http import get, wait_for_body
+
+
+@dataclass(frozen=True)
+class Redeploy:
+    """One measured redeploy.
+
+    Attributes:
+        stop_seconds: wall time of ``docker stop`` (float, seconds).
+        new_answer_seconds: from calling ``docker stop`` to the first answer of the new
+            container (float, seconds): how long the new version takes to go live.
+        longest_gap: the longest time without any 200 answer, old or new, during the
+            redeploy (float, seconds): what a user polling the site would notice.
+        old_exit_code: the old container's exit status; 137 means ``docker stop`` had to kill
+            it (SIGKILL) after the grace period, 0 that it shut down by itself.
+    """
+
+    stop_seconds: float
+    new_answer_seconds: float
+    longest_gap: float
+    old_exit_code: int
+
+
+def _docker(*args: str) -> str:
+    done = subprocess.run(["docker", *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"docker {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def _run(image: str, name: str, port: int, label: str, env: dict[str, str]) -> None:
+    options = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
+    _docker("run", "-d", "--label", label, "--name", name, "-p", f"{port}:8080", *options, image)
+
+
+def redeploy(
+    image: str,
+    name: str,
+    port: int,
+    label: str,
+    new_name: str = "Alice",
+    stop_timeout: int = 10,
+    timeout: float = 60.0,
+    interval: float = 0.02,
+) -> Redeploy:
+    """Deploy ``image`` as container ``name``, then redeploy it the seed's way, measuring.
+
+    The old container greets the image's default name; the new one is started with
+    ``-e NAME=new_name``, so its answers can be told apart from the old one's. The new
+    container is removed before returning.
+
+    Args:
+        image: the app's image (listens on 8080 in the container).
+        name: the container's name; must not exist yet.
+        port: free host TCP port to publish on.
+        label: the workshop's label, ``key=value``, put on both containers.
+        new_name: ``NAME`` for the new container (str).
+        stop_timeout: seconds ``docker stop`` waits before SIGKILL (``-t``; Docker's default 10).
+        timeout: seconds to wait for either container's first answer.
+        interval: seconds between the poller's requests.
+
+    Returns:
+        A :class:`Redeploy` (all times in seconds).
+
+    Raises:
+        RuntimeError: when a docker command fails (name in use, port taken, no such image).
+        TimeoutError: when a container does not answer within ``timeout``.
+    """
+    url = f"http://localhost:{port}/"
+    new_body = f"Happy birthday {new_name}"
+    _run(image, name, port, label, {})
+    try:
+        wait_for_body(url, timeout=timeout)
+        answers: list[tuple[float, str]] = []
+        done = threading.Event()
+
+        def poll() -> None:
+            while not done.is_set():
+                try:
+                    status, body = get(url, timeout=0.5)
+                    if status == 200:
+                        answers.append((time.monotonic(), body))
+                except OSError:
+                    pass
+                time.sleep(interval)
+
+        poller = threading.Thread(target=poll, daemon=True)
+        poller.start()
+        time.sleep(0.3)  # a few answers from the old container before the redeploy starts
+        started = time.monotonic()
+        _docker("stop", "-t", str(stop_timeout), name)
+        stopped = time.monotonic()
+        exit_code = int(_docker("inspect", "-f", "{{.State.ExitCode}}", name))
+        _docker("rm", name)
+        _run(image, name, port, label, {"NAME": new_name})
+        deadline = time.monotonic() + timeout
+        while not any(body == new_body for _, body in answers):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the new container did not answer {new_body!r} at {url}")
+            time.sleep(interval)
+        done.set()
+        poller.join()
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+    first_new = next(t for t, body in answers if body == new_body)
+    times = [t for t, _ in answers if t <= first_new]
+    before = [t for t in times if t <= started]
+    points = [before[-1] if before else started] + [t for t in times if t > started]
+    gap = max((b - a for a, b in zip(points, points[1:], strict=False)), default=0.0)
+    return Redeploy(stopped - started, first_new - started, gap, exit_code)
