@@ -24,9 +24,10 @@ UNTOUCHED_HINTS = {
     "01-greeting": "must come from the GREETING variable",
     "02-dockerfile": "see TODO 1",
     "06-free-port": "find who publishes it",
+    "07-cleanup": "hides every error",
 }
 #: Exercises whose check builds or runs containers.
-NEEDS_DOCKER = {"02-dockerfile", "06-free-port"}
+NEEDS_DOCKER = {"02-dockerfile", "06-free-port", "07-cleanup"}
 
 
 def params(ids):
@@ -250,6 +251,16 @@ def test_redeploy_that_removes_every_workshop_container_is_caught(tmp_path, test
 
 
 @pytest.mark.docker
+def test_cleanup_that_fails_on_a_first_deploy_is_caught(tmp_path, test_settings):
+    folder = copy_exercise("07-cleanup", tmp_path)
+    text = (folder / "cleanup.sh").read_text().replace('*"No such container"*) ;;', "")
+    text = text.replace('docker rm -f "$CONTAINER_NAME"', 'docker rm "$CONTAINER_NAME"')
+    (folder / "cleanup.sh").write_text(text)
+    lines = failing_lines("07-cleanup", tmp_path, load(test_settings))
+    assert any("there is nothing to remove" in line for line in lines), lines
+
+
+@pytest.mark.docker
 def test_checks_leave_nothing_behind(docker_client, test_settings):
     conf = load(test_settings)
     checks.run("02-dockerfile", exercises.SOLUTIONS, conf)
@@ -257,6 +268,10 @@ def test_checks_leave_nothing_behind(docker_client, test_settings):
     image, container = checks.dockerfile_app.names(conf)
     assert not docker_client.containers.list(all=True, filters={"name": f"^{container}$"})
     assert not docker_client.images.list(name=image)
+    checks.run("07-cleanup", exercises.EXERCISES, conf)
+    assert not docker_client.containers.list(
+        all=True, filters={"name": checks.cleanup.container_name(conf)}
+    )
     made = checks.free_port.names(conf)
     assert not docker_client.containers.list(all=True, filters={"name": made["app"]})
     assert not docker_client.images.list(name=made["image"])

@@ -15,7 +15,7 @@ from pathlib import Path
 from types import ModuleType
 
 from workshop import settings as settings_module
-from workshop.checks import dockerfile_app, free_port, greeting
+from workshop.checks import cleanup, dockerfile_app, free_port, greeting
 from workshop.checks.base import Result, failed
 from workshop.paths import ROOT
 
@@ -26,6 +26,7 @@ EXERCISES: dict[str, ModuleType] = {
         greeting,
         dockerfile_app,
         free_port,
+        cleanup,
     )
 }
 
