@@ -2,8 +2,10 @@
 
 Only what the workshop created is touched, and it is recognised by the label in the settings
 (``WORKSHOP_LABEL``, ``key=value``, matched exactly): containers, images, networks and volumes
-carrying it; host processes whose pid files the chapters wrote to ``build/run/`` and whose
-environment carries the same label (a chapter's shell cells inherit ``$WORKSHOP_LABEL``).
+carrying it (containers and tagged images also named from the settings, since a container
+inherits its image's labels); host processes whose pid files the chapters wrote to
+``build/run/`` and whose environment carries the same label (a chapter's shell cells inherit
+``$WORKSHOP_LABEL``).
 The base image ``python:3.13-slim`` (real or the local stand-in) is never removed: every
 chapter needs it and it does not carry the workshop's label.
 
@@ -54,21 +56,47 @@ def _filters(label: str) -> dict[str, str]:
 
 
 def _protected(image) -> bool:  # noqa: ANN001 - docker.models.images.Image
-    """True for base images (by tag) and the stand-in (by its label): never removed."""
+    """True for the base images, by tag: never removed (the stand-in's children inherit its
+    label, so the label alone does not tell the stand-in)."""
     tags = set(image.tags or [])
-    return bool(tags & set(images.BASE_IMAGES)) or standin.STANDIN_LABEL_KEY in (image.labels or {})
+    return bool(tags & set(images.BASE_IMAGES)) or (
+        (image.labels or {}).get(standin.STANDIN_LABEL_KEY) in tags
+    )
 
 
-def reset_docker(client: docker.DockerClient, label: str, report: Report) -> None:
+def derived(name: str, prefix: str) -> bool:
+    """True when ``name`` is ``prefix`` or ``prefix-something``: how the course names things."""
+    return name == prefix or name.startswith(prefix + "-")
+
+
+def _repository(tag: str) -> str:
+    """``pyapp:latest`` -> ``pyapp``; ``host:5000/pyapp:1`` -> ``host:5000/pyapp``."""
+    head, sep, tail = tag.rpartition(":")
+    return head if sep and "/" not in tail else tag
+
+
+def reset_docker(
+    client: docker.DockerClient,
+    label: str,
+    report: Report,
+    container_name: str | None = None,
+    image_name: str | None = None,
+) -> None:
     """Remove every container, image, network and volume carrying ``label``.
 
-    Images are removed without force, children before parents; an image still used by a
-    container the workshop did not create is kept and reported.
+    A container inherits the labels of its image, so a container someone started from a
+    workshop image carries the label too; with ``container_name`` given, only containers
+    named from it (``NAME`` or ``NAME-...``, as every chapter names them) count as the
+    workshop's. Likewise ``image_name`` for tagged images. Images are removed without force,
+    children before parents; one still used by a container the workshop did not create is
+    kept and reported.
 
     Args:
         client: a connected docker SDK client.
         label: ``key=value``; only objects with exactly this label are touched.
         report: collects what was removed or kept.
+        container_name: the settings' container name; None accepts any name.
+        image_name: the settings' image name; None accepts any tag.
 
     Raises:
         ValueError: when ``label`` is not ``key=value``.
@@ -76,12 +104,31 @@ def reset_docker(client: docker.DockerClient, label: str, report: Report) -> Non
     """
     filters = _filters(label)
     for container in client.containers.list(all=True, filters=filters):
-        container.remove(force=True)
+        if container_name and not derived(container.name, container_name):
+            report.kept.append(
+                f"container {container.name} (carries the label from its image, but its name "
+                f"does not derive from {container_name})"
+            )
+            continue
+        try:
+            container.remove(force=True)
+        except docker.errors.NotFound:
+            continue  # removed meanwhile (a --rm container that ended)
         report.removed.append(f"container {container.name}")
-    pending = [i for i in client.images.list(all=True, filters=filters) if not _protected(i)]
+    pending = []
     for image in client.images.list(all=True, filters=filters):
         if _protected(image):
             report.kept.append(f"image {', '.join(image.tags)} (base image)")
+        elif (
+            image_name
+            and image.tags
+            and not any(derived(_repository(t), image_name) for t in image.tags)
+        ):
+            report.kept.append(
+                f"image {', '.join(image.tags)} (labelled, but not named from {image_name})"
+            )
+        else:
+            pending.append(image)
     while pending:
         progress, errors = [], {}
         for image in pending:
@@ -217,7 +264,7 @@ def reset(
     client = client or docker.from_env()
     try:
         stop_processes(root / "build/run", conf.label, report)
-        reset_docker(client, conf.label, report)
+        reset_docker(client, conf.label, report, conf.container_name, conf.image_name)
     finally:
         if own:
             client.close()
