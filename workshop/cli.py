@@ -290,6 +290,33 @@ def cmd_pipeline(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Measure the seed's image against the course's and print the table (a benchmark)."""
+    import subprocess
+
+    from workshop import bench, load
+
+    conf = settings.load()
+    try:
+        result = bench.run_bench(
+            conf, repeat=args.repeat, skip=args.skip or (), say=lambda line: console.print(line)
+        )
+    except (ValueError, RuntimeError, OSError, subprocess.CalledProcessError) as error:
+        console.print(f"[red]FAIL[/red] the benchmark stopped: {error}")
+        if isinstance(error, load.LoadError):
+            console.print("Hint: `--skip load` measures everything else.")
+        return 1
+    rows = bench.make_rows(result.samples)
+    verdicts = bench.check_targets(rows)
+    written = bench.write_results(rows, samples=result.samples)
+    console.out(bench.render_markdown(rows, verdicts))
+    for kind, path in written.items():
+        console.print(f"{kind}: {path.relative_to(ROOT)}")
+    if "plot" not in written:
+        console.print("No plot: install matplotlib with `pip install -e '.\\[bench]'`.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
@@ -377,6 +404,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pipe.add_argument("--name", help="pass NAME to the container (default: the image's Martin)")
     pipe.add_argument("--job", nargs="+", help="run only these jobs, e.g. --job build")
+    ben = add("bench", cmd_bench, "Benchmark the seed's image against the course's (a table).")
+    ben.add_argument("--repeat", type=int, default=3, help="samples per metric and image")
+    ben.add_argument(
+        "--skip", nargs="+", choices=["build", "stop", "redeploy", "load", "pipeline"],
+        help="leave out these groups of metrics",
+    )  # fmt: skip
     return parser
 
 
