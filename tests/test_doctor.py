@@ -179,3 +179,40 @@ def test_missing_pipeline_tool_is_a_warning_not_a_block(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     check = doctor.check_tool(doctor.Context(conf=settings.load({})), "rsync")
     assert check.status == doctor.WARNING and "rsync" in check.fix
+
+
+def _listen_in_a_process(port: int, label: str) -> subprocess.Popen:
+    """A host process listening on ``port``, started the way a chapter starts its app."""
+    code = (
+        "import socket, sys, time\n"
+        "s = socket.socket(); s.bind(('0.0.0.0', int(sys.argv[1]))); s.listen()\n"
+        "print('listening', flush=True); time.sleep(120)\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, str(port)],
+        env=dict(os.environ, WORKSHOP_LABEL=label),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout.readline().strip() == "listening"
+    return process
+
+
+def test_port_held_by_a_chapters_own_app_is_not_a_failure(test_settings):
+    # Chapter 01's app from an interrupted run: the chapter stops it itself, right after.
+    port = free_port()
+    ours = _listen_in_a_process(port, TEST_LABEL)
+    try:
+        result = run_doctor(dict(test_settings, WORKSHOP_APP_PORT=str(port)))
+        assert line(result.stdout, f"ok      port {port} (APP_PORT)")
+    finally:
+        ours.kill()
+        ours.wait()
+    port = free_port()
+    theirs = _listen_in_a_process(port, TEST_LABEL + "-other")
+    try:
+        result = run_doctor(dict(test_settings, WORKSHOP_APP_PORT=str(port)))
+        assert f"pid {theirs.pid}" in line(result.stdout, f"FAIL    port {port} (APP_PORT)")
+    finally:
+        theirs.kill()
+        theirs.wait()

@@ -262,8 +262,14 @@ def check_runner_socket(ctx: Context) -> Check | None:
     )
 
 
-def _holders(port: int, client: docker.DockerClient | None) -> list[str]:
-    """Who holds ``port``: lines from workshop.ports when available, else from a bind test."""
+def _holders(port: int, client: docker.DockerClient | None, label: str = "") -> list[str]:
+    """Who holds ``port``: lines from workshop.ports when available, else from a bind test.
+
+    A host process started with the workshop's ``label`` in its environment (a chapter's app,
+    which that chapter stops itself) does not count.
+    """
+    from workshop.reset import process_label
+
     try:
         from workshop import ports  # chapter 06's helper: names containers and processes
     except ImportError:  # pragma: no cover - older checkouts
@@ -271,9 +277,17 @@ def _holders(port: int, client: docker.DockerClient | None) -> list[str]:
     if ports is not None:
         try:
             if client is not None:
-                return [h.describe() for h in ports.holders(port, client)]
-            if shutil.which("ss"):
-                return [h.describe() for h in ports.listening_processes(port)]
+                found = ports.holders(port, client)
+            elif shutil.which("ss"):
+                found = ports.listening_processes(port)
+            else:
+                found = None
+            if found is not None:
+                return [
+                    h.describe()
+                    for h in found
+                    if not (label and h.pid is not None and process_label(h.pid) == label)
+                ]
         except docker.errors.DockerException:
             pass
     with socket.socket() as sock:
@@ -307,7 +321,7 @@ def check_port(ctx: Context, port: int, setting: str, blocking: bool) -> Check:
     own = _own_container(ctx, port)
     if own:
         return Check(name, OK, f"held by the workshop's container {own}; deploy replaces it")
-    found = _holders(port, ctx.client)
+    found = _holders(port, ctx.client, ctx.conf.label)
     if not found:
         return Check(name, OK, "free")
     variable = settings.override_name(setting) if setting in settings.DEFAULTS else ""
