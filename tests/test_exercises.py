@@ -23,11 +23,12 @@ from workshop.settings import load
 UNTOUCHED_HINTS = {
     "01-greeting": "must come from the GREETING variable",
     "02-dockerfile": "see TODO 1",
+    "05-socket-group": "may not open the socket",
     "06-free-port": "find who publishes it",
     "07-cleanup": "hides every error",
 }
 #: Exercises whose check builds or runs containers.
-NEEDS_DOCKER = {"02-dockerfile", "06-free-port", "07-cleanup"}
+NEEDS_DOCKER = {"02-dockerfile", "05-socket-group", "06-free-port", "07-cleanup"}
 
 
 def params(ids):
@@ -238,6 +239,32 @@ def test_image_that_ignores_sigterm_fails_the_stop_criterion(tmp_path, test_sett
     (folder / "Dockerfile").write_text(text)
     lines = failing_lines("02-dockerfile", tmp_path, load(test_settings))
     assert len(lines) == 1 and "exit status 137" in lines[0], lines
+
+
+@pytest.mark.docker
+def test_runner_job_as_root_is_caught(tmp_path, test_settings):
+    folder = copy_exercise("05-socket-group", tmp_path)
+    text = (folder / "runner-job.sh").read_text().replace("--user 10001:10001", "--user 0:0")
+    (folder / "runner-job.sh").write_text(text)
+    lines = failing_lines("05-socket-group", tmp_path, load(test_settings))
+    assert len(lines) == 1 and "the job ran as root" in lines[0], lines
+
+
+@pytest.mark.docker
+def test_runner_job_that_changes_the_socket_is_caught_and_undone(tmp_path, test_settings):
+    """``chmod o+r`` grants nothing (connecting needs write) but is a change the check must see."""
+    sock = checks.socket_group.socket_path()
+    mode = sock.stat().st_mode
+    folder = copy_exercise("05-socket-group", tmp_path)
+    text = (
+        (folder / "runner-job.sh")
+        .read_text()
+        .replace("\n# The job:", '\nchmod o+r "$SOCK"\n# The job:')
+    )
+    (folder / "runner-job.sh").write_text(text)
+    lines = failing_lines("05-socket-group", tmp_path, load(test_settings))
+    assert sock.stat().st_mode == mode
+    assert len(lines) == 1 and "changed the socket" in lines[0], lines
 
 
 @pytest.mark.docker
