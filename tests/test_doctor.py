@@ -216,3 +216,22 @@ def test_port_held_by_a_chapters_own_app_is_not_a_failure(test_settings):
     finally:
         theirs.kill()
         theirs.wait()
+
+
+def test_run_stops_at_the_doctor_before_preparing_anything(test_settings):
+    with socket.socket() as holder:
+        holder.bind(("0.0.0.0", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "workshop", "run", "99"],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, **test_settings, "WORKSHOP_HOST_PORT": str(port)},
+            cwd=ROOT,
+            timeout=300,
+        )
+    assert result.returncode == 1
+    assert line(result.stdout, f"FAIL    port {port} (HOST_PORT)")
+    assert "Docker engine" not in result.stdout.split("block the course")[-1]  # prepare never ran

@@ -370,3 +370,23 @@ def test_live_pip_certificate_verify_failed(tmp_path):
     assert out.returncode != 0
     assert "CERTIFICATE_VERIFY_FAILED" in out.stdout + out.stderr
     assert_explained(out.stdout + out.stderr, "pip-certificate")
+
+
+def test_live_stage_not_declared_in_gitlab_ci_local(tmp_path):
+    from workshop.doctor import gitlab_ci_local
+
+    tool = gitlab_ci_local()
+    if tool is None:
+        pytest.skip("gitlab-ci-local is not installed (python -m workshop prepare installs it)")
+    (tmp_path / ".gitlab-ci.yml").write_text(
+        "stages:\n  - build_stage\n\ndeploy:\n  stage: deploy_stage\n  script:\n    - echo hi\n"
+    )
+    git = ["git", "-C", str(tmp_path), "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run([*git, "add", ".gitlab-ci.yml"], check=True)
+    subprocess.run([*git, "commit", "-qm", "pipeline"], check=True)
+    out = subprocess.run(
+        [tool, "--list"], cwd=tmp_path, capture_output=True, text=True, check=False, timeout=120
+    )
+    assert out.returncode != 0
+    assert_explained(out.stdout + out.stderr, "stage-not-declared")

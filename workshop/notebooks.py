@@ -41,8 +41,14 @@ class Result:
 
 
 def course_notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
-    """Return the chapters (``NN-slug.ipynb``) in ``folder``, in course order."""
-    return sorted(p for p in folder.glob("[0-9][0-9]-*.ipynb"))
+    """Return the chapters (``NN-slug.ipynb``) in ``folder``, in course order.
+
+    The order is the manifest's (``course.yml``, see :mod:`workshop.manifest`); chapters it does
+    not list yet follow by name. Raises ``manifest.ManifestError`` when it cannot be read.
+    """
+    from workshop import manifest
+
+    return manifest.order(list(folder.glob("[0-9][0-9]-*.ipynb")))
 
 
 def _cell_seconds(nb: nbformat.NotebookNode) -> list[float]:
