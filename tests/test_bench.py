@@ -88,6 +88,8 @@ def test_results_json_has_the_documented_shape(tmp_path):
     assert items[1]["ratio"] == pytest.approx(3.0)
     assert bench.read_results(written["json"])["p99_latency_s"]["course"] == pytest.approx(0.01)
     assert "| `added_bytes` |" in written["markdown"].read_text()
+    again = bench.rows_from_json(items)
+    assert bench.render_markdown(again) == bench.render_markdown(rows)
 
 
 def test_read_results_is_none_without_a_file(tmp_path):

@@ -8,6 +8,7 @@ the NEW container answered and the longest stretch during which nothing answered
 
 from __future__ import annotations
 
+import http.client
 import subprocess
 import threading
 import time
@@ -95,8 +96,8 @@ def redeploy(
                     status, body = get(url, timeout=0.5)
                     if status == 200:
                         answers.append((time.monotonic(), body))
-                except OSError:
-                    pass
+                except (OSError, http.client.HTTPException):
+                    pass  # refused, reset, or an answer cut short: none of them is a 200
                 time.sleep(interval)
 
         poller = threading.Thread(target=poll, daemon=True)

@@ -1,20 +1,17 @@
-"""Measurements the chapters show and the benchmark repeats: image size, build, rebuild, stop and
-redeploy times."""
+"""Measurements the chapters show and the benchmark repeats: image size, build, rebuild and stop
+times (redeploy downtime is workshop.downtime's)."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import docker
 
-from workshop.http import get as http_get
-from workshop.http import wait_for_body
 from workshop.settings import LABEL
 
 
@@ -156,111 +153,3 @@ def cold_build_seconds(
     # the CalledProcessError.
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return time.monotonic() - started
-
-
-@dataclass(frozen=True)
-class Redeploy:
-    """Outcome of replacing a running container with a new one on the same port.
-
-    Attributes:
-        downtime_s: from the moment ``docker stop`` is sent to the old container to the
-            new container's first 200 answer (float, seconds).
-        unanswered_s: the longest stretch in that window with no 200 answer at all, from
-            the old container's last 200 to the new one's first (float, seconds). It is
-            shorter than ``downtime_s`` when the old container keeps answering while it
-            is being stopped.
-        polls: requests sent during the window (int).
-    """
-
-    downtime_s: float
-    unanswered_s: float
-    polls: int
-
-
-class _Poller(threading.Thread):
-    """Requests a URL every ``interval`` seconds and records when each 200 came back."""
-
-    def __init__(self, url: str, interval: float) -> None:
-        super().__init__(daemon=True)
-        self.url, self.interval = url, interval
-        self.answers: list[tuple[float, float]] = []  # (sent, answered) of every 200
-        self.polls = 0
-        self.done = threading.Event()
-
-    def run(self) -> None:
-        while not self.done.is_set():
-            sent = time.monotonic()
-            self.polls += 1
-            try:
-                status, _ = http_get(self.url, timeout=1.0)
-            except Exception:  # noqa: BLE001 - refused, reset, cut short: all mean "no answer"
-                status = 0
-            if status == 200:
-                self.answers.append((sent, time.monotonic()))
-            time.sleep(max(0.0, self.interval - (time.monotonic() - sent)))
-
-
-def redeploy_downtime(
-    client: docker.DockerClient,
-    image: str,
-    name: str,
-    port: int,
-    label: str = LABEL,
-    interval: float = 0.01,
-    timeout: float = 60.0,
-) -> Redeploy:
-    """Deploy ``image`` as ``name`` on ``127.0.0.1:port``, then redeploy it the seed's way.
-
-    The redeploy is what the pipeline's deploy job does: ``docker stop``, ``docker rm``,
-    ``docker run`` of the new container on the same port. A poller requests the page every
-    ``interval`` seconds throughout.
-
-    Args:
-        client: a connected docker SDK client.
-        image: the image for the old and the new container.
-        name: the container's name; removed afterwards.
-        port: free host port to publish on, on 127.0.0.1 only.
-        label: the workshop's label, ``key=value``, put on both containers.
-        interval: seconds between polls (0.01 = every 10 ms).
-        timeout: seconds to wait for the first and for the new container's first 200.
-
-    Returns:
-        Redeploy with the downtime, the longest unanswered stretch and the poll count.
-
-    Raises:
-        TimeoutError: when a container does not answer 200 within ``timeout``.
-    """
-    labels = dict([label.split("=", 1)])
-    url = f"http://127.0.0.1:{port}/"
-
-    def start() -> docker.models.containers.Container:
-        return client.containers.run(
-            image, name=name, detach=True, labels=labels, ports={"8080/tcp": ("127.0.0.1", port)}
-        )
-
-    poller = _Poller(url, interval)
-    container = start()
-    try:
-        wait_for_body(url, timeout=timeout, interval=interval)
-        poller.start()
-        time.sleep(0.2)  # a few answers from the old container first
-        stopping = time.monotonic()
-        container.stop()
-        container.remove()
-        replaced = time.monotonic()  # any 200 to a request sent from now on is the new one's
-        container = start()
-        deadline = time.monotonic() + timeout
-        while not (poller.answers and poller.answers[-1][0] > replaced):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{url} did not answer 200 within {timeout:g} s of the redeploy")
-            time.sleep(interval)
-        poller.done.set()
-        poller.join()
-        answers = poller.answers
-        index = next(i for i, (sent, _) in enumerate(answers) if sent > replaced)
-        first_new = answers[index][1]
-        last_old = answers[index - 1][1] if index else stopping
-        return Redeploy(first_new - stopping, first_new - max(last_old, stopping), poller.polls)
-    finally:
-        poller.done.set()
-        container.remove(force=True)
