@@ -303,6 +303,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         )
     except (ValueError, RuntimeError, OSError, subprocess.CalledProcessError) as error:
         console.print(f"[red]FAIL[/red] the benchmark stopped: {error}")
+        if isinstance(error, subprocess.CalledProcessError) and error.stderr:
+            console.out(bench.tail(error.stderr))
         if isinstance(error, load.LoadError):
             console.print("Hint: `--skip load` measures everything else.")
         return 1
@@ -314,59 +316,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
         console.print(f"{kind}: {path.relative_to(ROOT)}")
     if "plot" not in written:
         console.print("No plot: install matplotlib with `pip install -e '.\\[bench]'`.")
-    return 0
-
-
-def cmd_site(args: argparse.Namespace) -> int:
-    """Build the website of the executed course (build/site) from build/notebooks."""
-    from pathlib import Path
-
-    from workshop import manifest, site
-
-    try:
-        course = manifest.load()
-        with console.status("Building the site ..."):
-            report = site.build(course, Path(args.executed), Path(args.out))
-    except (manifest.ManifestError, site.SiteError) as error:
-        console.print(f"[red]FAIL[/red] {error}")
-        return 1
-    for label, numbers in (
-        ("not run yet, shown without outputs", report.missing),
-        ("run before the chapter last changed", report.stale),
-        ("stopped with an error", report.failed),
-    ):
-        if numbers:
-            console.print(f"[yellow]warning[/yellow] chapter {', '.join(numbers)}: {label}")
-    if report.missing or report.stale:
-        console.print("Hint: ./course run executes every chapter; then build the site again.")
-    if report.broken:
-        console.print("[red]FAIL[/red] broken links:\n  " + "\n  ".join(report.broken))
-        return 1
-    index = report.out / "index.html"
-    console.print(f"[green]ok[/green] {len(report.pages)} pages; open {index}")
-    console.print(f"Serve it to a room: python -m http.server --directory {report.out} 8000")
-    return 0
-
-
-def cmd_schedule(args: argparse.Namespace) -> int:
-    """Print each course length's schedule: manifest minutes plus measured run time."""
-    from workshop import manifest, schedule
-
-    try:
-        course = manifest.load()
-    except manifest.ManifestError as error:
-        console.print(f"[red]FAIL[/red] {error}")
-        return 1
-    chosen = [args.course] if args.course else list(course.courses)
-    unknown = [c for c in chosen if c not in course.courses]
-    if unknown:
-        console.print(
-            f"[red]FAIL[/red] no course {unknown[0]!r}. Hint: one of {', '.join(course.courses)}"
-        )
-        return 2
-    timings = schedule.read_timings()
-    for course_id in chosen:
-        console.out(schedule.markdown(course, course.courses[course_id], timings))
     return 0
 
 
