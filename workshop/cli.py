@@ -319,6 +319,59 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_site(args: argparse.Namespace) -> int:
+    """Build the website of the executed course (build/site) from build/notebooks."""
+    from pathlib import Path
+
+    from workshop import manifest, site
+
+    try:
+        course = manifest.load()
+        with console.status("Building the site ..."):
+            report = site.build(course, Path(args.executed), Path(args.out))
+    except (manifest.ManifestError, site.SiteError) as error:
+        console.print(f"[red]FAIL[/red] {error}")
+        return 1
+    for label, numbers in (
+        ("not run yet, shown without outputs", report.missing),
+        ("run before the chapter last changed", report.stale),
+        ("stopped with an error", report.failed),
+    ):
+        if numbers:
+            console.print(f"[yellow]warning[/yellow] chapter {', '.join(numbers)}: {label}")
+    if report.missing or report.stale:
+        console.print("Hint: ./course run executes every chapter; then build the site again.")
+    if report.broken:
+        console.print("[red]FAIL[/red] broken links:\n  " + "\n  ".join(report.broken))
+        return 1
+    index = report.out / "index.html"
+    console.print(f"[green]ok[/green] {len(report.pages)} pages; open {index}")
+    console.print(f"Serve it to a room: python -m http.server --directory {report.out} 8000")
+    return 0
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    """Print each course length's schedule: manifest minutes plus measured run time."""
+    from workshop import manifest, schedule
+
+    try:
+        course = manifest.load()
+    except manifest.ManifestError as error:
+        console.print(f"[red]FAIL[/red] {error}")
+        return 1
+    chosen = [args.course] if args.course else list(course.courses)
+    unknown = [c for c in chosen if c not in course.courses]
+    if unknown:
+        console.print(
+            f"[red]FAIL[/red] no course {unknown[0]!r}. Hint: one of {', '.join(course.courses)}"
+        )
+        return 2
+    timings = schedule.read_timings()
+    for course_id in chosen:
+        console.out(schedule.markdown(course, course.courses[course_id], timings))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser for every subcommand."""
     parser = argparse.ArgumentParser(
