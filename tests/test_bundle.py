@@ -112,6 +112,11 @@ def test_save_writes_images_wheels_and_manifest(saved):
     assert wheels == manifest["wheels"]
     assert any(w.startswith("flask-3.1.3-") for w in wheels)
     assert any(w.startswith("werkzeug-") for w in wheels)  # Flask's dependencies come too
+    for requirement in manifest["requirements"]:  # the hardened image's gunicorn too
+        project, _, version = requirement.partition("==")
+        assert any(w.lower().startswith(f"{project.lower()}-{version}-") for w in wheels), (
+            requirement
+        )
     listed = subprocess.run(
         ["tar", "-tf", str(saved / bundle.IMAGES_TAR)], capture_output=True, text=True, check=True
     )

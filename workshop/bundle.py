@@ -3,8 +3,9 @@
 An instructor with internet writes a folder (copy it to a USB stick or a file share)::
 
     BUNDLE/images.tar     every image the course needs (docker save)
-    BUNDLE/wheels/        a pip wheelhouse with the app's dependencies, downloaded inside the
-                          base image so the wheels fit its Python and platform
+    BUNDLE/wheels/        a pip wheelhouse with the course's Python dependencies (the app's and
+                          the hardened image's), downloaded inside the base image so the
+                          wheels fit its Python and platform
     BUNDLE/gitlab-ci-local.tar.gz  the pinned gitlab-ci-local and its node modules
     BUNDLE/manifest.json  what is inside, and the requirements the wheels satisfy
 
@@ -48,10 +49,19 @@ MANIFEST = "manifest.json"
 IMAGE_WHEELS = "/opt/workshop/wheels"
 #: Label on the classroom base image; its value is the bundle's creation time.
 OFFLINE_LABEL_KEY = "workshop.offline"
-#: Requirement files whose packages go into the wheelhouse.
-REQUIREMENTS = [ROOT / "app/requirements.txt"]
-#: Dockerfiles whose FROM images go into the bundle.
-DOCKERFILES = [ROOT / "Dockerfile", ROOT / "notebooks/seed/Dockerfile"]
+#: Where the course keeps requirement files (the app's, and e.g. the hardened image's) and
+#: Dockerfiles, relative to ROOT; ``build/`` and tools are left out.
+REQUIREMENT_GLOBS = ["app/requirements*.txt", "notebooks/**/requirements*.txt"]
+DOCKERFILE_GLOBS = ["Dockerfile", "notebooks/**/Dockerfile", "solutions/*/Dockerfile"]
+
+
+def _found(patterns: list[str]) -> list[Path]:
+    paths: list[Path] = []
+    for pattern in patterns:
+        paths += [p for p in sorted(ROOT.glob(pattern)) if p.is_file() and p not in paths]
+    return paths
+
+
 PIP_CONF = f"[global]\nfind-links = {IMAGE_WHEELS}\nno-index = true\n"
 
 
@@ -80,14 +90,14 @@ def course_images(dockerfiles: list[Path] | None = None) -> list[str]:
     """Return every image the course builds on: the base images and each Dockerfile's FROM.
 
     Args:
-        dockerfiles: Dockerfiles to read; None means DOCKERFILES.
+        dockerfiles: Dockerfiles to read; None means every one the course has (DOCKERFILE_GLOBS).
 
     Returns:
         Image references, without duplicates, base images first.
     """
     found = list(images.BASE_IMAGES)
     stages: set[str] = set()
-    for path in dockerfiles or DOCKERFILES:
+    for path in dockerfiles or _found(DOCKERFILE_GLOBS):
         if not path.exists():
             continue
         for match in re.finditer(
@@ -102,9 +112,10 @@ def course_images(dockerfiles: list[Path] | None = None) -> list[str]:
 
 
 def requirement_lines(files: list[Path] | None = None) -> list[str]:
-    """Return the requirement lines (comments and blanks dropped) of the app's requirement files."""
+    """Return the requirement lines (comments and blanks dropped) of the course's requirement
+    files: ``files``, or every one REQUIREMENT_GLOBS finds (the app's, the hardened image's)."""
     lines = []
-    for path in files or REQUIREMENTS:
+    for path in files or _found(REQUIREMENT_GLOBS):
         for line in path.read_text().splitlines():
             line = line.split("#", 1)[0].strip()
             if line and line not in lines:
