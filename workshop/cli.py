@@ -145,6 +145,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     """Name a failure from its error text, explain it, give the fix and the chapter."""
     from workshop import explain
 
+    if args.text in (None, "-") and sys.stdin.isatty():
+        print("Paste the error text or job log, then press Ctrl-D:", file=sys.stderr)
     stdin = sys.stdin.read() if args.text in (None, "-") else None
     text = explain.read_input(args.text, stdin)
     if not text.strip():

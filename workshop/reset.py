@@ -31,7 +31,13 @@ from workshop import images, settings, standin
 from workshop.paths import ROOT
 
 #: Untracked build products the course writes in the working folder, relative to ROOT.
-ARTIFACTS = ["build/notebooks", "build/run", "build/timings.json", ".gitlab-ci-local"]
+ARTIFACTS = [
+    "build/notebooks",
+    "build/run",
+    "build/timings.json",
+    "build/pipeline",
+    ".gitlab-ci-local",
+]
 #: Image tar artifacts the pipeline writes at the top of the working folder.
 ARTIFACT_GLOBS = ["*.tar", "*.tar.gz"]
 
