@@ -175,6 +175,8 @@ def test_site_opens_and_its_navigation_reaches_every_chapter(browser, site_url, 
         assert browser.find_element(By.TAG_NAME, "h1").text.startswith(chapter.heading)
         current = browser.find_element(By.CSS_SELECTOR, 'nav.course-nav a[aria-current="page"]')
         assert current.text == chapter.heading
+        if chapter == course.chapters[0]:
+            browser.save_screenshot(str(SHOTS / f"site-{chapter.slug}.png"))
     _click_nav(browser, "Home", "index.html")
 
 
@@ -202,6 +204,7 @@ def test_troubleshooting_page_links_each_failure_to_its_chapter(browser, site_ur
     assert to_chapters, "no troubleshooting entry links to a chapter of this course"
     page = to_chapters[0].get_attribute("href").rsplit("/", 1)[-1]
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", to_chapters[0])
+    browser.save_screenshot(str(SHOTS / "site-troubleshooting.png"))
     to_chapters[0].click()
     _wait_for_page(browser, page)
     assert browser.find_element(By.TAG_NAME, "h1").text.startswith(numbers[page].heading)
