@@ -23,12 +23,19 @@ from workshop.settings import load
 UNTOUCHED_HINTS = {
     "01-greeting": "must come from the GREETING variable",
     "02-dockerfile": "see TODO 1",
+    "03-deploy-job": "no job runs after build_stage",
     "05-socket-group": "may not open the socket",
     "06-free-port": "find who publishes it",
     "07-cleanup": "hides every error",
 }
 #: Exercises whose check builds or runs containers.
-NEEDS_DOCKER = {"02-dockerfile", "05-socket-group", "06-free-port", "07-cleanup"}
+NEEDS_DOCKER = {
+    "02-dockerfile",
+    "03-deploy-job",
+    "05-socket-group",
+    "06-free-port",
+    "07-cleanup",
+}
 
 
 def params(ids):
@@ -36,6 +43,17 @@ def params(ids):
         pytest.param(i, marks=pytest.mark.docker) if i in NEEDS_DOCKER else pytest.param(i)
         for i in ids
     ]
+
+
+def assert_nothing_left(request) -> None:
+    """After a check that used Docker: none of its ``*-check-*`` containers or images remain."""
+    if not request.node.get_closest_marker("docker"):
+        return
+    client = request.getfixturevalue("docker_client")
+    label = request.getfixturevalue("test_settings")["WORKSHOP_LABEL"]
+    left = [c.name for c in client.containers.list(all=True, filters={"label": label})]
+    left += [t for i in client.images.list(filters={"label": label}) for t in i.tags]
+    assert not [name for name in left if "-check-" in name], left
 
 
 @pytest.fixture
@@ -149,15 +167,16 @@ def test_generate_writes_fixes_and_removes_stale_files(tmp_path):
 
 
 @pytest.mark.parametrize("exercise", params(checks.exercise_ids()))
-def test_check_passes_every_criterion_on_the_solution(exercise, conf, capsys):
+def test_check_passes_every_criterion_on_the_solution(exercise, conf, capsys, request):
     assert checks.check(exercise, exercises.SOLUTIONS, conf), capsys.readouterr().out
     out = capsys.readouterr().out
     assert "FAIL" not in out
     assert "PASS" in out
+    assert_nothing_left(request)
 
 
 @pytest.mark.parametrize("exercise", params(checks.exercise_ids()))
-def test_check_fails_the_untouched_exercise_with_its_hint(exercise, conf, capsys):
+def test_check_fails_the_untouched_exercise_with_its_hint(exercise, conf, capsys, request):
     assert not checks.check(exercise, exercises.EXERCISES, conf)
     out = capsys.readouterr().out
     fails = [line for line in out.splitlines() if line.startswith("FAIL")]
@@ -165,6 +184,7 @@ def test_check_fails_the_untouched_exercise_with_its_hint(exercise, conf, capsys
     assert all(" -- hint: " in line for line in fails), out
     assert any(UNTOUCHED_HINTS[exercise] in line for line in fails), out
     assert "Traceback" not in out
+    assert_nothing_left(request)
 
 
 def copy_exercise(exercise: str, tmp_path: Path) -> Path:
@@ -287,21 +307,12 @@ def test_cleanup_that_fails_on_a_first_deploy_is_caught(tmp_path, test_settings)
     assert any("there is nothing to remove" in line for line in lines), lines
 
 
-@pytest.mark.docker
-def test_checks_leave_nothing_behind(docker_client, test_settings):
-    conf = load(test_settings)
-    checks.run("02-dockerfile", exercises.SOLUTIONS, conf)
-    checks.run("06-free-port", exercises.EXERCISES, conf)
-    image, container = checks.dockerfile_app.names(conf)
-    assert not docker_client.containers.list(all=True, filters={"name": f"^{container}$"})
-    assert not docker_client.images.list(name=image)
-    checks.run("07-cleanup", exercises.EXERCISES, conf)
-    assert not docker_client.containers.list(
-        all=True, filters={"name": checks.cleanup.container_name(conf)}
-    )
-    made = checks.free_port.names(conf)
-    assert not docker_client.containers.list(all=True, filters={"name": made["app"]})
-    assert not docker_client.images.list(name=made["image"])
+def test_pipeline_that_is_not_yaml_is_a_fail_naming_the_line(tmp_path):
+    folder = copy_exercise("03-deploy-job", tmp_path)
+    text = (folder / "gitlab-ci.yml").read_text().replace("  tags:\n", "\ttags:\n", 1)
+    (folder / "gitlab-ci.yml").write_text(text)
+    lines = failing_lines("03-deploy-job", tmp_path, load({}))
+    assert len(lines) == 1 and "line 17" in lines[0] and "indentation" in lines[0], lines
 
 
 def test_dockerfile_parser_joins_continuations_and_reads_copy_sources():

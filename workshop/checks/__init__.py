@@ -15,7 +15,14 @@ from pathlib import Path
 from types import ModuleType
 
 from workshop import settings as settings_module
-from workshop.checks import cleanup, dockerfile_app, free_port, greeting, socket_group
+from workshop.checks import (
+    cleanup,
+    deploy_job,
+    dockerfile_app,
+    free_port,
+    greeting,
+    socket_group,
+)
 from workshop.checks.base import Result, failed
 from workshop.paths import ROOT
 
@@ -25,6 +32,7 @@ EXERCISES: dict[str, ModuleType] = {
     for module in (
         greeting,
         dockerfile_app,
+        deploy_job,
         socket_group,
         free_port,
         cleanup,
