@@ -7,6 +7,7 @@ import re
 import pytest
 
 from workshop import explain, manifest, site
+from workshop.paths import NOTEBOOKS, ROOT
 
 
 @pytest.fixture(scope="module")
@@ -86,3 +87,18 @@ def test_a_folder_we_did_not_build_is_never_deleted(course, tmp_path):
     with pytest.raises(site.SiteError):
         site.build(course, executed_dir=tmp_path, out=out)
     assert (out / "notes.txt").read_text() == "keep me"
+
+
+def test_links_and_images_are_pointed_at_the_site(course, tmp_path):
+    builder = site._Builder(course, tmp_path)
+    html = builder.rewrite_links(
+        "01-flask-app.html",
+        NOTEBOOKS,
+        '<a href="../app/app.py">the app</a><img src="../app/app.py">'
+        '<a href="02-dockerfile.ipynb#Settings">next</a><a href="https://example.org/">web</a>',
+    )
+    assert 'href="files/app/app.py.html"' in html and "files/app/app.py.html" in builder.queued
+    assert 'src="files/app/app.py"' in html
+    assert (tmp_path / "files/app/app.py").read_bytes() == (ROOT / "app/app.py").read_bytes()
+    assert 'href="02-dockerfile.html#Settings"' in html
+    assert 'href="https://example.org/"' in html

@@ -195,10 +195,29 @@ class _Builder:
 
         def replace(match: re.Match[str]) -> str:
             attr, href = match.group(1), html.unescape(match.group(2))
-            new = self.link_target(page, source_dir, href)
+            if attr == "src":
+                new = self.embedded_file(page, source_dir, href)
+            else:
+                new = self.link_target(page, source_dir, href)
             return match.group(0) if new is None else f'{attr}="{html.escape(new)}"'
 
-        return re.sub(r'\b(href)="([^"]*)"', replace, text)
+        return re.sub(r'\b(href|src)="([^"]*)"', replace, text)
+
+    def embedded_file(self, page: str, source_dir: Path, src: str) -> str | None:
+        """Copy a repository file a page shows (an image) into the site; return its URL."""
+        if not src or re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*:|//|#)", src):
+            return None
+        target = (source_dir / unquote(src.partition("#")[0])).resolve()
+        try:
+            rel = target.relative_to(ROOT).as_posix()
+        except ValueError:
+            return None
+        if not target.is_file() or target.stat().st_size > MAX_FILE_BYTES * 10:
+            return None
+        copy = self.out / "files" / rel
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(target, copy)
+        return _rel(page, f"files/{rel}")
 
     # -- pages --------------------------------------------------------------------------------
 
