@@ -209,3 +209,18 @@ def test_cli_reset_to_an_unknown_chapter_is_a_fail_line(test_settings):
 def test_chapters_before():
     assert [p.name[:2] for p in reset.chapters_before("02")] == ["01"]
     assert reset.chapters_before("1") == []
+
+
+def test_artifacts_keep_pid_files_of_live_processes(tmp_path):
+    live = subprocess.Popen(["sleep", "60"])
+    try:
+        run = tmp_path / "build/run"
+        run.mkdir(parents=True)
+        (run / "other.pid").write_text(f"{live.pid}\n")
+        (run / "app-01.log").write_text("old log\n")
+        reset.remove_artifacts(tmp_path, reset.Report())
+        assert (run / "other.pid").exists()
+        assert not (run / "app-01.log").exists()
+    finally:
+        live.kill()
+        live.wait()

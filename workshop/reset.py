@@ -215,6 +215,13 @@ def stop_processes(run_dir: Path, label: str, report: Report, timeout: float = 5
         report.removed.append(f"process {pid} ({pidfile.name})")
 
 
+def _pid_alive(pidfile: Path) -> bool:
+    try:
+        return _alive(int(pidfile.read_text().split()[0]))
+    except (OSError, ValueError, IndexError):
+        return False
+
+
 def _tracked(root: Path, path: Path) -> bool:
     """True when git tracks ``path`` (never delete a tracked file); False outside a repository."""
     result = subprocess.run(
@@ -237,6 +244,14 @@ def remove_artifacts(root: Path, report: Report) -> None:
         paths += sorted(root.glob(pattern))
     for path in paths:
         if not path.exists() or (path.is_file() and _tracked(root, path)):
+            continue
+        if path == root / "build/run":
+            # Keep the pid files of live processes stop_processes left alone (another run's).
+            for item in sorted(path.iterdir()):
+                live = item.suffix == ".pid" and _pid_alive(item)
+                if not live and item.is_file():
+                    item.unlink()
+                    report.removed.append(f"file {item.relative_to(root)}")
             continue
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
