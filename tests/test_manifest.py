@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
@@ -157,3 +158,14 @@ def test_missing_timings_mean_nothing_measured(tmp_path):
     assert schedule.read_timings(tmp_path / "none.json") == {}
     (tmp_path / "bad.json").write_text("{not json")
     assert schedule.read_timings(tmp_path / "bad.json") == {}
+
+
+def test_readme_chapter_table_follows_the_manifest():
+    """README.md's chapter table: one row per manifest chapter, in order, linking its notebook."""
+    readme = (NOTEBOOKS.parent / "README.md").read_text()
+    table = readme.split("## Chapters", 1)[1].split("\n\n", 2)[1]
+    rows = re.findall(r"^\| (\d\d) \| \[(.+?)\]\((notebooks/[^)]+)\)", table, flags=re.MULTILINE)
+    expected = [
+        (c.number, c.title, f"notebooks/{c.notebook.name}") for c in manifest.load().chapters
+    ]
+    assert rows == expected
