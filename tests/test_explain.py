@@ -390,3 +390,55 @@ def test_live_stage_not_declared_in_gitlab_ci_local(tmp_path):
     )
     assert out.returncode != 0
     assert_explained(out.stdout + out.stderr, "stage-not-declared")
+
+
+def _tls_files(folder) -> tuple:
+    """A client CA, client certificate and key (what DOCKER_CERT_PATH holds), and a server
+    certificate for localhost signed by nobody the client trusts."""
+
+    def openssl(*args: str) -> None:
+        made = sh("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", *args)
+        assert made.returncode == 0, made.stderr
+
+    openssl(
+        "-subj", "/CN=ca", "-keyout", str(folder / "ca-key.pem"), "-out", str(folder / "ca.pem")
+    )
+    openssl("-subj", "/CN=c", "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"))
+    server = folder / "server"
+    server.mkdir()
+    openssl(
+        "-subj", "/CN=docker", "-addext", "subjectAltName=DNS:localhost",
+        "-keyout", str(server / "key.pem"), "-out", str(server / "cert.pem"),
+    )  # fmt: skip
+    return server / "cert.pem", server / "key.pem"
+
+
+def _serve(tls: tuple | None) -> http.server.HTTPServer:
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Index)
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.mark.parametrize("daemon_speaks_tls", [True, False], ids=["unknown-ca", "plain-http"])
+def test_live_tls_mismatch_between_client_and_daemon(tmp_path, daemon_speaks_tls):
+    # The DinD situation: a client set up for TLS (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) meets a
+    # daemon whose certificate it cannot verify, or a daemon with TLS switched off.
+    tls = _tls_files(tmp_path)
+    server = _serve(tls if daemon_speaks_tls else None)
+    try:
+        env = dict(
+            os.environ,
+            DOCKER_HOST=f"tcp://{'localhost' if daemon_speaks_tls else '127.0.0.1'}:"
+            f"{server.server_address[1]}",
+            DOCKER_TLS_VERIFY="1",
+            DOCKER_CERT_PATH=str(tmp_path),
+        )
+        out = sh("docker", "ps", env=env)
+    finally:
+        server.shutdown()
+    assert out.returncode != 0
+    assert_explained(out.stderr, "dind-tls")
