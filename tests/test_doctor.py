@@ -235,3 +235,10 @@ def test_run_stops_at_the_doctor_before_preparing_anything(test_settings):
     assert result.returncode == 1
     assert line(result.stdout, f"FAIL    port {port} (HOST_PORT)")
     assert "Docker engine" not in result.stdout.split("block the course")[-1]  # prepare never ran
+
+
+def test_docker_host_copied_from_a_dind_job(test_settings):
+    result = run_doctor(dict(test_settings, DOCKER_HOST="tcp://docker:2375"))
+    assert result.returncode == 1
+    found = line(result.stdout, "FAIL    Docker daemon")
+    assert "docker:dind" in found and "unset DOCKER_HOST" in found

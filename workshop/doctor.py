@@ -135,6 +135,13 @@ def check_daemon(ctx: Context) -> Check:
             f"the engine at {host} refuses this user (permission denied on the socket)",
             "see the socket check below",
         )
+    if host.startswith("tcp://docker:"):
+        return Check(
+            "Docker daemon",
+            FAIL,
+            f"DOCKER_HOST={host}: that name exists only inside a CI job with a docker:dind service",
+            "unset DOCKER_HOST (the course uses this machine's engine; see chapter 03)",
+        )
     if os.environ.get("DOCKER_HOST"):
         missing = path is not None and not path.exists()
         return Check(
