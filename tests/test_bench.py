@@ -143,3 +143,21 @@ def test_load_tests_only_target_loopback(url):
 def test_load_test_duration_is_bounded():
     with pytest.raises(ValueError, match="1 to 30"):
         load.run_wrk("http://127.0.0.1:9/", seconds=600)
+
+
+def test_plot_is_a_png_of_downtime_and_throughput(tmp_path):
+    pytest.importorskip("matplotlib")
+    rows = bench.make_rows(
+        {
+            "redeploy_downtime_s": {"seed": [11.0, 10.5], "course": [1.2, 1.0]},
+            "requests_per_s": {"seed": [500], "course": [1400]},
+        }
+    )
+    path = bench.plot_results(rows, tmp_path / "bench.png")
+    assert path is not None and path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_no_plot_without_the_two_metrics(tmp_path):
+    pytest.importorskip("matplotlib")
+    rows = bench.make_rows({"stop_s": {"seed": [10.0], "course": [0.2]}})
+    assert bench.plot_results(rows, tmp_path / "bench.png") is None
