@@ -27,6 +27,7 @@ UNTOUCHED_HINTS = {
     "05-socket-group": "may not open the socket",
     "06-free-port": "find who publishes it",
     "07-cleanup": "hides every error",
+    "08-smoke-stage": "no job runs between build_stage and deploy_stage",
 }
 #: Exercises whose check builds or runs containers.
 NEEDS_DOCKER = {
@@ -35,6 +36,7 @@ NEEDS_DOCKER = {
     "05-socket-group",
     "06-free-port",
     "07-cleanup",
+    "08-smoke-stage",
 }
 
 
@@ -313,6 +315,17 @@ def test_pipeline_that_is_not_yaml_is_a_fail_naming_the_line(tmp_path):
     (folder / "gitlab-ci.yml").write_text(text)
     lines = failing_lines("03-deploy-job", tmp_path, load({}))
     assert len(lines) == 1 and "line 17" in lines[0] and "indentation" in lines[0], lines
+
+
+@pytest.mark.docker
+def test_smoke_test_that_cleans_up_only_on_success_is_caught(tmp_path, test_settings):
+    folder = copy_exercise("08-smoke-stage", tmp_path)
+    text = (folder / "gitlab-ci.yml").read_text()
+    text = text.replace('| grep "Happy birthday"\n  after_script:\n', '| grep "Happy birthday"\n')
+    assert "after_script" not in text.split("smoke_test:")[1].split("deploy:")[0]
+    (folder / "gitlab-ci.yml").write_text(text)
+    lines = failing_lines("08-smoke-stage", tmp_path, load(test_settings))
+    assert len(lines) == 1 and "clean up in after_script" in lines[0], lines
 
 
 def test_dockerfile_parser_joins_continuations_and_reads_copy_sources():

@@ -21,6 +21,7 @@ from workshop.checks import (
     dockerfile_app,
     free_port,
     greeting,
+    smoke_stage,
     socket_group,
 )
 from workshop.checks.base import Result, failed
@@ -36,6 +37,7 @@ EXERCISES: dict[str, ModuleType] = {
         socket_group,
         free_port,
         cleanup,
+        smoke_stage,
     )
 }
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import docker
 import docker.errors
-import yaml
 
 from workshop import http, pipeline
+from workshop.checks import pipeline_file
 from workshop.checks.base import (
     Result,
     failed,
@@ -34,9 +34,6 @@ ID = "03-deploy-job"
 TITLE = "Write the pipeline's deploy job"
 FILE = "gitlab-ci.yml"
 WHERE = "chapter 03"
-#: Top-level keys that are keywords, not jobs.
-KEYWORDS = {"stages", "variables", "default", "include", "workflow", "image", "services", "cache"}
-KEYWORDS |= {"before_script", "after_script"}
 
 
 def names(settings: Settings) -> dict[str, str]:
@@ -48,32 +45,23 @@ def names(settings: Settings) -> dict[str, str]:
     }
 
 
-def _structure(doc: object) -> Result:
+def _structure(doc: dict) -> Result:
     """A job runs in a stage after the build job's stage, with a script."""
     criterion = "a job with a script runs in a stage after build's"
-    if not isinstance(doc, dict):
-        return failed(criterion, "the file is not a mapping of keys to values")
-    stages = doc.get("stages") or ["build", "test", "deploy"]
-    jobs = {
-        key: value
-        for key, value in doc.items()
-        if isinstance(value, dict) and key not in KEYWORDS and not str(key).startswith(".")
-    }
-    build_stage = (jobs.get("build") or {}).get("stage", "test")
-    if build_stage not in stages:
+    all_jobs = pipeline_file.jobs(doc)
+    build = pipeline_file.stage_index(doc, all_jobs.get("build", {}))
+    if build is None:
         return failed(criterion, "the build job's stage is not in stages:; keep the build job")
     later = [
         name
-        for name, job in jobs.items()
-        if job.get("stage", "test") in stages
-        and stages.index(job.get("stage", "test")) > stages.index(build_stage)
-        and job.get("script")
+        for name, job in all_jobs.items()
+        if (pipeline_file.stage_index(doc, job) or -1) > build and job.get("script")
     ]
     return judge(
         bool(later),
         criterion,
-        f"no job runs after {build_stage}: write the deploy job where the TODO is, "
-        f"with stage: and script: (see how {WHERE} reads the pipeline)",
+        f"no job runs after {pipeline_file.stages(doc)[build]}: write the deploy job where the "
+        f"TODO is, with stage: and script: (see how {WHERE} reads the pipeline)",
     )
 
 
@@ -92,35 +80,18 @@ def run(folder: Path, settings: Settings) -> list[Result]:
     if not file.is_file():
         return [failed(f"{folder}/{FILE} exists", f"no {FILE} in {folder}")]
     results = [passed(f"{folder}/{FILE} exists")]
-    parses = f"{FILE} is valid YAML"
-    try:
-        doc = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "the file"
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        return results + [
-            failed(parses, f"{problem} at {where}; check the indentation (spaces, never tabs)")
-        ]
-    results.append(passed(parses))
+    read, doc = pipeline_file.read(file)
+    results += read
+    if doc is None:
+        return results
     shape = _structure(doc)
     results.append(shape)
     if not shape.ok:
         return results
-    for validator, check in (
-        ("GitLab's schema", pipeline.validate_schema),
-        ("gitlab-ci-local --list", pipeline.validate_jobs),
-    ):
-        outcome = check(file)
-        results.append(
-            judge(
-                outcome.ok,
-                f"{validator} accepts it",
-                f"{last_lines(outcome.output, 2)!r}; run ./course workshop validate {file}",
-            )
-        )
-        if not outcome.ok:
-            return results
+    checked = pipeline_file.validate(file)
+    results += checked
+    if not all(r.ok for r in checked):
+        return results
     n = names(settings)
     port = free_port()
     variables = {

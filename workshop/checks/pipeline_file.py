@@ -1,0 +1,100 @@
+"""Read a learner's pipeline file: YAML, jobs and stages, GitLab's schema, gitlab-ci-local."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from workshop import pipeline
+from workshop.checks.base import Result, failed, judge, last_lines, passed
+
+#: Top-level keys that are keywords, not jobs.
+KEYWORDS = {
+    "stages",
+    "variables",
+    "default",
+    "include",
+    "workflow",
+    "image",
+    "services",
+    "cache",
+    "before_script",
+    "after_script",
+}
+#: GitLab's stages when a file lists none, and a job's stage when it names none.
+DEFAULT_STAGES = ["build", "test", "deploy"]
+DEFAULT_STAGE = "test"
+
+
+def read(file: Path) -> tuple[list[Result], dict | None]:
+    """Parse ``file`` as YAML and validate it with GitLab's schema and gitlab-ci-local.
+
+    Args:
+        file: the learner's pipeline file.
+
+    Returns:
+        (results, document): one Result per step; the document is None when a step failed
+        (the results then end with that FAIL).
+    """
+    name = file.name
+    try:
+        doc = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "the file"
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        return [
+            failed(
+                f"{name} is valid YAML",
+                f"{problem} at {where}; check the indentation (spaces, never tabs)",
+            )
+        ], None
+    if not isinstance(doc, dict):
+        return [
+            failed(f"{name} is valid YAML", "the file is not a mapping of keys to values")
+        ], None
+    results = [passed(f"{name} is valid YAML")]
+    return results, doc
+
+
+def validate(file: Path) -> list[Result]:
+    """Run GitLab's schema and ``gitlab-ci-local --list`` on ``file``; stop at the first FAIL."""
+    results = []
+    for validator, check in (
+        ("GitLab's schema", pipeline.validate_schema),
+        ("gitlab-ci-local --list", pipeline.validate_jobs),
+    ):
+        outcome = check(file)
+        results.append(
+            judge(
+                outcome.ok,
+                f"{validator} accepts it",
+                f"{last_lines(outcome.output, 2)!r}; run ./course workshop validate {file}",
+            )
+        )
+        if not outcome.ok:
+            break
+    return results
+
+
+def stages(doc: dict) -> list[str]:
+    """Return the pipeline's stages in order."""
+    listed = doc.get("stages")
+    return [str(s) for s in listed] if isinstance(listed, list) else list(DEFAULT_STAGES)
+
+
+def jobs(doc: dict) -> dict[str, dict]:
+    """Return the pipeline's jobs (name -> definition), hidden ``.jobs`` excluded."""
+    return {
+        str(key): value
+        for key, value in doc.items()
+        if isinstance(value, dict) and key not in KEYWORDS and not str(key).startswith(".")
+    }
+
+
+def stage_index(doc: dict, job: dict) -> int | None:
+    """Return the position of ``job``'s stage in :func:`stages`, or None when it is not listed."""
+    order = stages(doc)
+    stage = str(job.get("stage", DEFAULT_STAGE))
+    return order.index(stage) if stage in order else None
