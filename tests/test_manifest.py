@@ -134,19 +134,24 @@ def test_schedule_adds_measured_run_time(course_dir, tmp_path):
         json.dumps(
             [
                 {"notebook": "02-dockerfile.ipynb", "seconds": 61.0, "cell_seconds": [1, 50, 10]},
+                {"notebook": "01-flask-app.ipynb", "seconds": 5.0, "ok": False},
                 {"notebook": "broken"},
             ]
         )
     )
     timings = schedule.read_timings(timings_file)
-    assert set(timings) == {"02-dockerfile.ipynb"}
+    assert set(timings) == {"02-dockerfile.ipynb", "01-flask-app.ipynb"}
     rows = schedule.plan(course, course.courses["all"], timings)
     two, one = course.chapter("02"), course.chapter("01")
     assert rows[0].run == 2  # 61 s, rounded up to whole minutes
     assert rows[0].slowest == (2, 50.0)
     assert rows[0].end == two.teach + 2 + two.practice
-    assert rows[1].run is None and rows[1].start == rows[0].end
-    assert rows[1].end == rows[0].end + one.teach + one.practice
+    assert rows[1].run == 1 and rows[1].failed and not rows[0].failed
+    assert rows[1].start == rows[0].end
+    assert rows[1].end == rows[0].end + one.teach + 1 + one.practice
+    table = schedule.markdown(course, course.courses["all"], timings)
+    assert "1 min (run failed)" in table and "run of chapter 01 stopped with an error" in table
+    del timings["01-flask-app.ipynb"]
     table = schedule.markdown(course, course.courses["all"], timings)
     assert "not measured" in table and "Not measured yet: chapter 01" in table
     short = schedule.markdown(course, course.courses["short"], timings)

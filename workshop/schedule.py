@@ -47,6 +47,7 @@ class Row:
         run: measured minutes to execute the steps, rounded up; None when never measured.
         start, end: minutes from the start of the session.
         slowest: ``(code cell n, seconds)`` of its slowest step, or None.
+        failed: True when the measured run stopped with an error (its time is too short).
     """
 
     number: str
@@ -57,6 +58,7 @@ class Row:
     start: int
     end: int
     slowest: tuple[int, float] | None
+    failed: bool = False
 
 
 def read_timings(path: Path = TIMINGS) -> dict[str, Timing]:
@@ -115,6 +117,7 @@ def plan(manifest: Manifest, course: Course, timings: dict[str, Timing]) -> list
                 start=clock,
                 end=clock + length,
                 slowest=timing.slowest if timing else None,
+                failed=bool(timing and not timing.ok),
             )
         )
         clock += length
@@ -147,6 +150,7 @@ def markdown(manifest: Manifest, course: Course, timings: dict[str, Timing]) -> 
     ]
     for row in rows:
         run = f"{row.run} min" if row.run is not None else "not measured"
+        run += " (run failed)" if row.failed else ""
         slow = f"code cell {row.slowest[0]}: {row.slowest[1]:.0f} s" if row.slowest else "–"
         lines.append(
             f"| {row.number} — {row.title} | {row.teach} min | {run} | {row.practice} min "
@@ -155,6 +159,12 @@ def markdown(manifest: Manifest, course: Course, timings: dict[str, Timing]) -> 
     total = rows[-1].end if rows else 0
     verdict = "fits" if total <= course.minutes else f"is {total - course.minutes} minutes over"
     lines += ["", f"Total {total} minutes: the plan {verdict} the {course.minutes} minutes."]
+    failed = [r.number for r in rows if r.failed]
+    if failed:
+        lines.append(
+            f"The measured run of chapter {', '.join(failed)} stopped with an error, so its "
+            "time is too short: fix it and run `./course run` again."
+        )
     unmeasured = [r.number for r in rows if r.run is None]
     if unmeasured:
         lines.append(
