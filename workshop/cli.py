@@ -253,10 +253,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             failed = True
             continue
         try:
-            checks = {
-                "GitLab's schema": pipeline.validate_schema(path),
-                "gitlab-ci-local --list": pipeline.validate_jobs(path),
-            }
+            checks = pipeline.validate(path)
         except pipeline.ToolMissing as error:
             console.print(f"[red]FAIL[/red] {error}")
             return 1
@@ -266,7 +263,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             else:
                 failed = True
                 console.print(f"[red]FAIL[/red] {path}: {validator} rejects it:")
-                console.print(check.output)
+                console.print(check.output, markup=False)
     return 1 if failed else 0
 
 

@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,6 +64,8 @@ _LIST_NOISE = (
 )
 
 _STATUS_LINE = re.compile(r"^\s*(PASS|FAIL|WARN)\s+(\S+)", re.MULTILINE)
+_FINISHED_LINE = re.compile(r"^(\S+)\s+finished in ([\d.]+) (ms|s|min)\b", re.MULTILINE)
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "min": 60.0}
 
 
 class ToolMissing(RuntimeError):
@@ -82,6 +85,8 @@ class PipelineResult:
             (``.gitlab-ci-local/output/JOB.log``).
         seconds: wall time of the whole run (float, seconds).
         repo_dir: the folder the pipeline ran in.
+        job_seconds: job name -> that job's own duration as gitlab-ci-local reports it
+            (float, seconds; artifact copying before and after the script not included).
     """
 
     returncode: int
@@ -90,6 +95,7 @@ class PipelineResult:
     logs: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     repo_dir: Path | None = None
+    job_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -122,6 +128,22 @@ def gitlab_ci_local_command() -> list[str]:
             f"(it runs `npm ci` in {TOOLS_DIR.relative_to(ROOT)})."
         )
     return [str(GITLAB_CI_LOCAL)]
+
+
+def use_gitlab_ci_local() -> str:
+    """Put the pinned gitlab-ci-local first on this process's PATH (for ``%%bash`` cells).
+
+    Returns:
+        Its version (str), e.g. ``"4.73.0"``.
+
+    Raises:
+        ToolMissing: when it is not installed yet (run ``python -m workshop prepare``).
+    """
+    folder = str(Path(gitlab_ci_local_command()[0]).parent)
+    path = os.environ.get("PATH", "").split(os.pathsep)
+    if path[0] != folder:
+        os.environ["PATH"] = os.pathsep.join([folder, *path])
+    return installed_version() or "unknown"
 
 
 def installed_version() -> str | None:
@@ -261,9 +283,11 @@ def run_pipeline(
             :func:`throwaway_clone` (the build leaves the image's tar and
             ``.gitlab-ci-local/`` there).
         variables: pipeline variables for this run (``--variable KEY=VALUE``), overriding
-            the file's ``variables:``; see :func:`pipeline_variables`. The same names are
-            removed from the inherited environment, so e.g. a ``NAME`` exported in your
-            shell does not leak into the job.
+            the file's ``variables:``; see :func:`pipeline_variables`. None or empty uses
+            the file's defaults and any ``.gitlab-ci-local-variables.yml`` in ``repo_dir``.
+            The pipeline's variable names (``PIPELINE_VARIABLES``) are removed from the
+            inherited environment, so e.g. a ``NAME`` exported in your shell does not
+            leak into the job.
         jobs: job names to run (``["build"]``); None runs the whole pipeline. Naming only
             ``deploy`` runs it without its ``build`` (it then needs the artifact there).
         file: the pipeline file, relative to ``repo_dir``.
@@ -318,6 +342,10 @@ def run_pipeline(
         logs=job_logs(repo_dir),
         seconds=time.monotonic() - started,
         repo_dir=repo_dir,
+        job_seconds={
+            job: float(value) * _UNIT_SECONDS[unit]
+            for job, value, unit in _FINISHED_LINE.findall(output)
+        },
     )
 
 
@@ -389,3 +417,21 @@ def validate_jobs(path: Path) -> Check:
     lines = (done.stdout + done.stderr).splitlines()
     text = "\n".join(line for line in lines if not any(n in line for n in _LIST_NOISE))
     return Check(done.returncode == 0, text.strip())
+
+
+def validate(path: Path) -> dict[str, Check]:
+    """Run both validators on ``path`` at the same time (each takes a second or two).
+
+    Args:
+        path: the YAML file.
+
+    Returns:
+        ``{"GitLab's schema": Check, "gitlab-ci-local --list": Check}``, in that order.
+
+    Raises:
+        ToolMissing: when either tool is not installed.
+    """
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        schema = pool.submit(validate_schema, path)
+        jobs = pool.submit(validate_jobs, path)
+        return {"GitLab's schema": schema.result(), "gitlab-ci-local --list": jobs.result()}
