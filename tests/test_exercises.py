@@ -24,6 +24,7 @@ UNTOUCHED_HINTS = {
     "01-greeting": "must come from the GREETING variable",
     "02-dockerfile": "see TODO 1",
     "03-deploy-job": "no job runs after build_stage",
+    "04-restore-image": "read as a flat filesystem",
     "05-socket-group": "may not open the socket",
     "06-free-port": "find who publishes it",
     "07-cleanup": "hides every error",
@@ -33,6 +34,7 @@ UNTOUCHED_HINTS = {
 NEEDS_DOCKER = {
     "02-dockerfile",
     "03-deploy-job",
+    "04-restore-image",
     "05-socket-group",
     "06-free-port",
     "07-cleanup",

@@ -21,6 +21,7 @@ from workshop.checks import (
     dockerfile_app,
     free_port,
     greeting,
+    restore_image,
     smoke_stage,
     socket_group,
 )
@@ -34,6 +35,7 @@ EXERCISES: dict[str, ModuleType] = {
         greeting,
         dockerfile_app,
         deploy_job,
+        restore_image,
         socket_group,
         free_port,
         cleanup,
