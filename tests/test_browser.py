@@ -214,9 +214,14 @@ def test_the_readme_lab_command_opens_chapter_01_in_jupyterlab(browser, tmp_path
     readme = (ROOT / "README.md").read_text()
     assert "./course lab" in readme, "the README no longer shows ./course lab"
     port, token = free_port(), secrets.token_hex(16)
+    # Fresh user settings: nobody's theme or open tabs, and no news prompt over the screenshot.
+    news = tmp_path / "settings" / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True)
+    (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     env = {
         **os.environ,
-        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),  # no one else's open tabs
+        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
         "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
     }
     cmd = [
@@ -245,6 +250,9 @@ def test_the_readme_lab_command_opens_chapter_01_in_jupyterlab(browser, tmp_path
         tab = browser.find_element(By.CSS_SELECTOR, "li.lm-TabBar-tab.jp-mod-current")
         assert "01-flask-app.ipynb" in tab.text
         assert heading.is_displayed()
-        time.sleep(1)  # let the toolbar and kernel status settle for a readable screenshot
+        # the notebook's kernel started and answers: the status bar says it is idle
+        WebDriverWait(browser, 90).until(
+            lambda d: "| Idle" in d.find_element(By.CSS_SELECTOR, "#jp-main-statusbar").text
+        )
         browser.save_screenshot(str(SHOTS / "jupyterlab-chapter-01.png"))
     assert chapter.read_bytes() == before, "opening chapter 01 in JupyterLab rewrote it"
