@@ -7,6 +7,10 @@ the jobs' pass/fail, their logs' error text and the HTTP body of the deployed co
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import docker.errors
 import pytest
 
@@ -117,3 +121,31 @@ def test_without_or_true_the_first_deploy_fails_at_cleanup(docker_client, variab
     assert "docker load" not in result.logs["deploy"]  # the job stopped at the clean-up
     with pytest.raises(docker.errors.NotFound):
         docker_client.containers.get(fresh["CONTAINER_NAME"])
+
+
+def test_deploy_command_deploys_through_the_pipeline(docker_client, variables):
+    """``python -m workshop deploy`` (the end of ``./course run``) runs the real pipeline."""
+    name = variables["CONTAINER_NAME"] + "-cli"
+    port = str(free_port())
+    env = {
+        **os.environ,
+        "WORKSHOP_IMAGE_NAME": variables["IMAGE_NAME"],
+        "WORKSHOP_CONTAINER_NAME": name,
+        "WORKSHOP_HOST_PORT": port,
+        "WORKSHOP_LABEL": variables["WORKSHOP_LABEL"],
+        "COLUMNS": "200",
+    }
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "workshop", "deploy"], capture_output=True, text=True, env=env
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"answers at http://localhost:{port}/ : Happy birthday Martin" in done.stdout
+        log = pipeline.ROOT / "build" / "pipeline" / ".gitlab-ci-local" / "output" / "deploy.log"
+        assert "Loaded image:" in log.read_text()
+        key, _, value = variables["WORKSHOP_LABEL"].partition("=")
+        assert docker_client.containers.get(name).labels.get(key) == value
+    finally:
+        mine = {"name": f"^{name}$", "label": variables["WORKSHOP_LABEL"]}
+        for leftover in docker_client.containers.list(all=True, filters=mine):
+            leftover.remove(force=True)

@@ -222,13 +222,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    """Build the image and run the app's container on HOST_PORT."""
+    """Deploy the app on HOST_PORT by running the real pipeline (.gitlab-ci.yml) locally."""
     from workshop import deploy
 
     conf = settings.load()
-    with console.status(f"Deploying {conf.container_name} on port {conf.host_port} ..."):
+    with console.status(f"Pipeline: deploying {conf.container_name} on port {conf.host_port} ..."):
         try:
-            body = deploy.deploy(conf)
+            body = deploy.deploy_with_pipeline(conf)
         except deploy.DeployError as error:
             console.print(f"[red]FAIL[/red] {error}")
             return 1
@@ -444,7 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "chapters", nargs="*", help="chapter numbers to run, e.g. 01 02 (default: all)"
     )
-    add("deploy", cmd_deploy, "Build the image and run the app's container on HOST_PORT.")
+    add("deploy", cmd_deploy, "Deploy the app on HOST_PORT by running .gitlab-ci.yml locally.")
     validate = add(
         "validate",
         cmd_validate,

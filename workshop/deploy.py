@@ -85,3 +85,61 @@ def deploy(settings: Settings, timeout: float = 60.0) -> str:
             raise DeployError(str(error)) from None
     finally:
         client.close()
+
+
+def deploy_with_pipeline(settings: Settings, timeout: float = 60.0) -> str:
+    """Deploy by running the course's real pipeline, ``.gitlab-ci.yml``, on this machine.
+
+    The pipeline runs with gitlab-ci-local in a throwaway clone (``build/pipeline/``) with the
+    settings' names, port and label, exactly as chapter 03 runs it: build, save the image as
+    an artifact, stop and remove the previous container, load, run, smoke-check. Before that,
+    a container of that name that the workshop did not create stops the deploy, so the
+    pipeline's clean-up never removes it.
+
+    Args:
+        settings: names and ports (image, container, host port, label).
+        timeout: seconds to wait for the app's first 200 answer after the pipeline passed.
+
+    Returns:
+        The app's HTTP body (str), e.g. ``"Happy birthday Martin"``.
+
+    Raises:
+        DeployError: when the name belongs to a foreign container, gitlab-ci-local is missing,
+            a job fails (the message quotes the end of its log), or the app does not answer.
+    """
+    from workshop import pipeline
+    from workshop.paths import BUILD
+
+    client = docker.from_env()
+    try:
+        try:
+            container = client.containers.get(settings.container_name)
+        except docker.errors.NotFound:
+            container = None
+    finally:
+        client.close()
+    key, _, value = settings.label.partition("=")
+    if container is not None and container.labels.get(key) != value:
+        raise DeployError(
+            f"A container named {settings.container_name!r} exists that the workshop did not "
+            "create, so it is left alone. Remove or rename it, or choose another name with "
+            "WORKSHOP_CONTAINER_NAME=..."
+        )
+    try:
+        clone = pipeline.throwaway_clone(BUILD / "pipeline")
+        result = pipeline.run_pipeline(clone, pipeline.pipeline_variables(settings))
+    except (pipeline.ToolMissing, RuntimeError) as error:
+        raise DeployError(str(error)) from None
+    if not result.ok:
+        failed = [job for job, status in result.jobs.items() if status == "FAIL"] or ["?"]
+        log = result.logs.get(failed[0], result.output)
+        tail = "\n".join(log.strip().splitlines()[-6:])
+        raise DeployError(
+            f"the pipeline's {failed[0]} job failed:\n{tail}\n"
+            f"Full logs: {(clone / '.gitlab-ci-local' / 'output').relative_to(ROOT)}/. "
+            "If the port is taken, free it or choose another with WORKSHOP_HOST_PORT=..."
+        )
+    try:
+        return wait_for_body(f"http://localhost:{settings.host_port}/", timeout=timeout)
+    except TimeoutError as error:
+        raise DeployError(str(error)) from None
