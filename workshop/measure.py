@@ -93,10 +93,42 @@ class Stop:
     exit_code: int
 
 
+def wait_for_log(container, text: str, timeout: float = 30.0) -> bool:  # noqa: ANN001
+    """Wait until ``text`` appears in a container's output (stdout and stderr).
+
+    Args:
+        container: a docker SDK container.
+        text: what to look for, e.g. Flask's ``Running on``.
+        timeout: seconds to wait.
+
+    Returns:
+        True when the text appeared, False when ``timeout`` passed first or the container exited.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in container.logs().decode("utf-8", "replace"):
+            return True
+        container.reload()
+        if container.status == "exited":
+            return False
+        time.sleep(0.05)
+    return False
+
+
 def stop_seconds(
-    client: docker.DockerClient, image: str, name: str, grace: int = 10, label: str = LABEL
+    client: docker.DockerClient,
+    image: str,
+    name: str,
+    grace: int = 10,
+    label: str = LABEL,
+    ready_log: str = "Running on",
 ) -> Stop:
-    """Start ``image`` as container ``name``, let it settle, then time ``docker stop``.
+    """Start ``image`` as container ``name``, wait until the app serves, then time ``docker stop``.
+
+    Stopping a process that is still starting measures something else: a signal that
+    arrives during Python's imports ends it before the server's handler is in place (exit
+    status 130 for SIGINT instead of 0). So the stop starts only once the app's log says
+    it serves, as a deployed one would.
 
     Args:
         client: a connected docker SDK client.
@@ -104,6 +136,8 @@ def stop_seconds(
         name: the container's name; removed afterwards.
         grace: seconds ``docker stop`` waits before SIGKILL (Docker's default is 10).
         label: the workshop's label, ``key=value``, put on the container.
+        ready_log: text the app prints once it serves (Flask's development server prints
+            ``Running on``); the stop waits for it, at most 30 s.
 
     Returns:
         Stop with the stop's wall time and the container's exit status.
@@ -112,7 +146,7 @@ def stop_seconds(
         image, name=name, detach=True, labels=dict([label.split("=", 1)])
     )
     try:
-        time.sleep(1.0)  # let the app finish starting, as a deployed one would have
+        wait_for_log(container, ready_log)
         started = time.monotonic()
         container.stop(timeout=grace)
         seconds = time.monotonic() - started
