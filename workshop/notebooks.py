@@ -117,18 +117,36 @@ def execute(
 
 
 def write_timings(results: list[Result], target: Path = BUILD / "timings.json") -> Path:
-    """Write each notebook's wall time and per-cell times (seconds) as JSON; return the path."""
+    """Record each notebook's wall time and per-cell times (seconds) in a JSON list.
+
+    Entries for notebooks that ``results`` does not cover are kept, so a partial run
+    (``./course run 01 02``) updates those chapters without forgetting the others.
+
+    Args:
+        results: executions to record.
+        target: the JSON file; created if missing, rewritten otherwise.
+
+    Returns:
+        ``target``.
+
+    Raises:
+        OSError: when the file cannot be written.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
-    data = [
-        {
+    try:
+        kept = {entry["notebook"]: entry for entry in json.loads(target.read_text())}
+    except (OSError, ValueError, TypeError, KeyError):
+        kept = {}
+    for r in results:
+        kept[r.path.name] = {
             "notebook": r.path.name,
             "seconds": round(r.seconds, 3),
             "cell_seconds": [round(s, 3) for s in r.cell_seconds],
             "ok": r.error is None,
         }
-        for r in results
-    ]
-    target.write_text(json.dumps(data, indent=2) + "\n")
+    target.write_text(
+        json.dumps(sorted(kept.values(), key=lambda e: e["notebook"]), indent=2) + "\n"
+    )
     return target
 
 
