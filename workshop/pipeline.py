@@ -315,6 +315,7 @@ def run_pipeline(
         command,
         cwd=repo_dir,
         env=_job_environment(variables or {}),
+        stdin=subprocess.DEVNULL,  # a job never waits for input, even run from a terminal
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -410,6 +411,7 @@ def validate_jobs(path: Path) -> Check:
             [*command, "--list"],
             cwd=folder,
             env=_job_environment({}),
+            stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
             check=False,
