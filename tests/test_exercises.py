@@ -22,7 +22,7 @@ from workshop.settings import load
 #: For each exercise: text the hint of the untouched exercise must contain.
 UNTOUCHED_HINTS = {
     "01-greeting": "must come from the GREETING variable",
-    "02-dockerfile": "see TODO 1",
+    "02-dockerfile": "no RUN pip-installs the pinned list",
     "03-deploy-job": "no job runs after build_stage",
     "04-restore-image": "read as a flat filesystem",
     "05-socket-group": "may not open the socket",
@@ -257,12 +257,22 @@ def test_dockerfile_that_does_not_build_is_a_fail_with_the_build_error(tmp_path,
 
 
 @pytest.mark.docker
+def test_code_copied_before_the_dependency_layer_is_caught(tmp_path, test_settings):
+    folder = copy_exercise("02-dockerfile", tmp_path)
+    text = (folder / "Dockerfile").read_text()
+    text = text.replace("COPY app/requirements.txt .\n", "COPY app/ .\n")
+    (folder / "Dockerfile").write_text(text)
+    lines = failing_lines("02-dockerfile", tmp_path, load(test_settings))
+    assert len(lines) == 1 and "copies the code before pip install" in lines[0], lines
+
+
+@pytest.mark.docker
 def test_image_that_ignores_sigterm_fails_the_stop_criterion(tmp_path, test_settings):
     folder = copy_exercise("02-dockerfile", tmp_path)
     text = (folder / "Dockerfile").read_text().replace("STOPSIGNAL SIGINT\n", "")
     (folder / "Dockerfile").write_text(text)
     lines = failing_lines("02-dockerfile", tmp_path, load(test_settings))
-    assert len(lines) == 1 and "exit status 137" in lines[0], lines
+    assert len(lines) == 1 and "exit status 137" in lines[0] and "TODO 5" in lines[0], lines
 
 
 @pytest.mark.docker
@@ -363,3 +373,23 @@ def test_cli_exit_status_follows_the_criteria(capsys):
 def test_cli_exercises_check_reports_sync(capsys):
     assert cli.main(["exercises", "--check"]) == 0
     assert "in sync" in capsys.readouterr().out
+
+
+def test_the_one_line_call_works_inside_a_notebook(tmp_path):
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            'from workshop.checks import check; check("01-greeting", "solutions")', id="a"
+        ),
+        nbformat.v4.new_code_cell('check("01-greeting")', id="b"),
+    ]
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    first = "".join(o.get("text", "") for o in nb.cells[0].outputs)
+    second = "".join(o.get("text", "") for o in nb.cells[1].outputs)
+    assert "7 of 7 criteria pass" in first, first
+    assert "FAIL" in second and "hint:" in second, second
+    assert "Traceback" not in first + second
