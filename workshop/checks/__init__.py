@@ -104,7 +104,7 @@ def run(
             failed(
                 "the check could run to the end",
                 f"it stopped with {type(error).__name__}: {error}; "
-                "run ./course workshop engine, then check again",
+                "run ./course workshop prepare (engine, tools, base image), then check again",
             )
         ]
 

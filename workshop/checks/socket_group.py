@@ -77,6 +77,9 @@ def run(folder: Path, settings: Settings) -> list[Result]:
                 f"the process may not open the socket ({said!r}): compare the groups `id` shows "
                 f"inside the container with the socket's group (ls -ln {sock}); see {WHERE}"
                 if "permission denied" in output
+                else f"the container has no group of that name ({said!r}); a group id works "
+                f"everywhere: ls -ln {sock} shows the socket's"
+                if "Unable to find group" in output
                 else f"{SCRIPT} exits with status {code}: {said!r}"
             )
             results.append(failed(reaches, hint))
