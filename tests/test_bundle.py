@@ -2,7 +2,8 @@
 no images and no network for the build.
 
 The "machine without internet" is a second Docker engine this test starts for itself, with its
-own empty image store, no bridge network and no iptables changes; every ``docker build`` on it
+own empty image store and network namespace, no bridge network and no iptables changes (so the
+machine's main engine keeps its docker0 bridge); every ``docker build`` on it
 runs with ``--network none``, so a RUN step that tried to reach a package index would fail. A
 control build on the same engine proves that: without the bundle's wheelhouse it does fail.
 """
@@ -64,8 +65,11 @@ def offline_engine():
     base.mkdir(parents=True)
     host = f"unix://{base}/docker.sock"
     log = (base / "dockerd.log").open("wb")
+    # Its own network namespace: a dockerd started with --bridge=none deletes the host's
+    # docker0 bridge, which would cut off every container of the machine's main engine.
     process = subprocess.Popen(
-        ["dockerd", "--data-root", str(base / "data"), "--exec-root", str(base / "exec"),
+        ["unshare", "--net", "--",
+         "dockerd", "--data-root", str(base / "data"), "--exec-root", str(base / "exec"),
          "--pidfile", str(base / "dockerd.pid"), "-H", host,
          "--bridge=none", "--iptables=false", "--ip-masq=false"],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
