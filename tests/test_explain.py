@@ -196,6 +196,20 @@ def test_live_daemon_not_running(tmp_path):
     assert_explained(out.stderr, "daemon-not-running")
 
 
+def test_live_dind_tls_variables_on_a_shell_runner(tmp_path):
+    """The seed's dind variables without the dind service: the client looks for certificates."""
+    env = dict(
+        os.environ,
+        DOCKER_HOST="tcp://docker:2376",
+        DOCKER_TLS_VERIFY="1",
+        DOCKER_CERT_PATH=str(tmp_path / "certs" / "client"),
+    )
+    out = sh("docker", "ps", env=env)
+    assert out.returncode != 0
+    assert "unable to resolve docker endpoint" in out.stderr
+    assert_explained(out.stderr, "dind-tls")
+
+
 def test_live_no_dind_service_at_docker_2375():
     out = sh("docker", "ps", env=dict(os.environ, DOCKER_HOST="tcp://docker:2375"), timeout=90)
     assert out.returncode != 0
