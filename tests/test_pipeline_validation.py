@@ -99,3 +99,35 @@ def test_gitlab_ci_local_is_the_pinned_release():
     assert pipeline.installed_version() == pipeline.GITLAB_CI_LOCAL_VERSION
     lock = (pipeline.TOOLS_DIR / "package-lock.json").read_text()
     assert f'"version": "{pipeline.GITLAB_CI_LOCAL_VERSION}"' in lock
+
+
+def test_throwaway_clone_carries_uncommitted_edits(tmp_path):
+    """The pipeline runs what the learner sees: committed files plus edits not yet committed."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+    git("init", "-q")
+    (repo / "kept.txt").write_text("committed\n")
+    (repo / "edited.txt").write_text("old\n")
+    (repo / "gone.txt").write_text("soon deleted\n")
+    (repo / ".gitignore").write_text("ignored.txt\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "x")
+    (repo / "edited.txt").write_text("new\n")
+    (repo / "gone.txt").unlink()
+    (repo / "added.txt").write_text("untracked\n")
+    (repo / "ignored.txt").write_text("build product\n")
+
+    clone = pipeline.throwaway_clone(tmp_path / "clone", source=repo)
+    assert (clone / "kept.txt").read_text() == "committed\n"
+    assert (clone / "edited.txt").read_text() == "new\n"
+    assert (clone / "added.txt").read_text() == "untracked\n"
+    assert not (clone / "gone.txt").exists()
+    assert not (clone / "ignored.txt").exists()
+    assert (clone / ".git").is_dir()
+    # A second call starts afresh.
+    (clone / "scratch.txt").write_text("left by a job\n")
+    assert not (pipeline.throwaway_clone(clone, source=repo) / "scratch.txt").exists()
