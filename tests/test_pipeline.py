@@ -149,3 +149,32 @@ def test_deploy_command_deploys_through_the_pipeline(docker_client, variables):
         mine = {"name": f"^{name}$", "label": variables["WORKSHOP_LABEL"]}
         for leftover in docker_client.containers.list(all=True, filters=mine):
             leftover.remove(force=True)
+
+
+def test_pipeline_command_passes_name_to_the_container(docker_client, variables):
+    """``python -m workshop pipeline --name Bob`` runs both jobs and the app greets Bob."""
+    name = variables["CONTAINER_NAME"] + "-cmd"
+    port = str(free_port())
+    env = {
+        **os.environ,
+        "WORKSHOP_IMAGE_NAME": variables["IMAGE_NAME"],
+        "WORKSHOP_CONTAINER_NAME": name,
+        "WORKSHOP_HOST_PORT": port,
+        "WORKSHOP_LABEL": variables["WORKSHOP_LABEL"],
+        "COLUMNS": "200",
+    }
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "workshop", "pipeline", "--name", "Bob"],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "PASS  deploy" in done.stdout
+        assert "ok pipeline passed" in done.stdout
+        assert get(f"http://localhost:{port}/") == (200, "Happy birthday Bob")
+    finally:
+        mine = {"name": f"^{name}$", "label": variables["WORKSHOP_LABEL"]}
+        for leftover in docker_client.containers.list(all=True, filters=mine):
+            leftover.remove(force=True)
