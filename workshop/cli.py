@@ -269,16 +269,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_pipeline(args: argparse.Namespace) -> int:
     """Run .gitlab-ci.yml with gitlab-ci-local in a throwaway clone under build/pipeline."""
-    from workshop import pipeline
+    from workshop import deploy, pipeline
     from workshop.paths import BUILD
 
     conf = settings.load()
     try:
+        deploy.refuse_foreign_container(conf)
         clone = pipeline.throwaway_clone(BUILD / "pipeline")
         result = pipeline.run_pipeline(
             clone, pipeline.pipeline_variables(conf, args.name), jobs=args.job, echo=True
         )
-    except (pipeline.ToolMissing, RuntimeError) as error:
+    except (pipeline.ToolMissing, RuntimeError) as error:  # DeployError is a RuntimeError
         console.print(f"[red]FAIL[/red] {error}")
         return 1
     logs = (clone / ".gitlab-ci-local" / "output").relative_to(ROOT)

@@ -87,6 +87,36 @@ def deploy(settings: Settings, timeout: float = 60.0) -> str:
         client.close()
 
 
+def refuse_foreign_container(settings: Settings) -> None:
+    """Stop a pipeline run before its clean-up could remove a container the workshop did not make.
+
+    The pipeline's deploy job stops and removes whatever container has the settings' name.
+    Call this first: a container of that name without the workshop's label (one left from
+    the seed tutorial, say) belongs to someone else.
+
+    Args:
+        settings: the container name and the workshop's label in force.
+
+    Raises:
+        DeployError: when such a foreign container exists; the message says what to do.
+    """
+    client = docker.from_env()
+    try:
+        try:
+            container = client.containers.get(settings.container_name)
+        except docker.errors.NotFound:
+            return
+    finally:
+        client.close()
+    key, _, value = settings.label.partition("=")
+    if container.labels.get(key) != value:
+        raise DeployError(
+            f"A container named {settings.container_name!r} exists that the workshop did not "
+            "create, so it is left alone. Remove or rename it, or choose another name with "
+            "WORKSHOP_CONTAINER_NAME=..."
+        )
+
+
 def deploy_with_pipeline(settings: Settings, timeout: float = 60.0) -> str:
     """Deploy by running the course's real pipeline, ``.gitlab-ci.yml``, on this machine.
 
@@ -110,21 +140,7 @@ def deploy_with_pipeline(settings: Settings, timeout: float = 60.0) -> str:
     from workshop import pipeline
     from workshop.paths import BUILD
 
-    client = docker.from_env()
-    try:
-        try:
-            container = client.containers.get(settings.container_name)
-        except docker.errors.NotFound:
-            container = None
-    finally:
-        client.close()
-    key, _, value = settings.label.partition("=")
-    if container is not None and container.labels.get(key) != value:
-        raise DeployError(
-            f"A container named {settings.container_name!r} exists that the workshop did not "
-            "create, so it is left alone. Remove or rename it, or choose another name with "
-            "WORKSHOP_CONTAINER_NAME=..."
-        )
+    refuse_foreign_container(settings)
     try:
         clone = pipeline.throwaway_clone(BUILD / "pipeline")
         result = pipeline.run_pipeline(clone, pipeline.pipeline_variables(settings))
