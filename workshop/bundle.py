@@ -30,7 +30,7 @@ import subprocess
 import tarfile
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import docker
@@ -188,7 +188,7 @@ def save(bundle: Path, label: str | None = None) -> Manifest:
         images=refs,
         wheels=sorted(p.name for p in wheels.glob("*.whl")),
         requirements=requirements,
-        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     (bundle / MANIFEST).write_text(json.dumps(manifest.__dict__, indent=2) + "\n")
     return manifest
