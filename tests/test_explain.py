@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import http.server
 import os
+import re
+import shlex
 import socket
 import ssl
 import subprocess
@@ -109,6 +111,18 @@ EXAMPLES = [(e.id, source, text) for e in CATALOGUE for source, text in e.exampl
 def test_example_text_is_diagnosed_as_its_entry(entry_id, source, text):
     matches = explain.diagnose(text)
     assert matches and matches[0].id == entry_id, (source, [m.id for m in matches])
+
+
+#: A pipe whose left side is a docker command: its failure is lost unless pipefail is set.
+DOCKER_PIPE = re.compile(r"docker\b[^|;]*[^|]\|[^|]")
+
+
+@pytest.mark.parametrize("entry", CATALOGUE, ids=IDS)
+def test_no_fix_hides_a_docker_failure_behind_a_pipe(entry):
+    # Under bash -e (a CI job) a pipe's status is its last command's: "docker ... | grep -v X"
+    # passes a real docker error and fails when grep selects nothing.
+    if DOCKER_PIPE.search(entry.fix):
+        assert "pipefail" in entry.fix, entry.fix
 
 
 def test_unknown_text_says_so_and_exits_1():
@@ -262,6 +276,43 @@ def test_live_no_such_container(docker_client):
     out = sh("docker", "rm", name("never-created"))
     assert out.returncode != 0
     assert_explained(out.stderr, "no-such-container")
+
+
+def cleanup_line(container: str) -> str:
+    """The script line the no-such-container fix suggests, for ``container``."""
+    fix = next(e for e in CATALOGUE if e.id == "no-such-container").fix
+    found = re.search(r"out=\$\(docker rm -f NAME 2>&1\).*?\besac\b", fix)
+    assert found, f"the fix gives no runnable cleanup line: {fix}"
+    return found.group(0).replace("NAME", shlex.quote(container))
+
+
+def run_cleanup(container: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """The suggested cleanup line, then a deploy step, in a ``bash -e`` job script."""
+    return sh("bash", "-e", "-c", f"{cleanup_line(container)}\necho deploying", env=env)
+
+
+def test_live_suggested_cleanup_passes_a_first_deploy(docker_client):
+    out = run_cleanup(name("first-deploy"))
+    assert out.returncode == 0, out
+    assert "deploying" in out.stdout
+
+
+def test_live_suggested_cleanup_removes_an_existing_container(docker_client, cleanup):
+    container = name("old")
+    cleanup["containers"].append(container)
+    create = ["docker", "create", "--label", TEST_LABEL, "--name", container, BASE, "true"]
+    assert sh(*create).returncode == 0
+    out = run_cleanup(container)
+    assert out.returncode == 0, out
+    assert "deploying" in out.stdout
+    assert sh("docker", "container", "inspect", container).returncode != 0, "not removed"
+
+
+def test_live_suggested_cleanup_fails_on_an_unreachable_engine():
+    out = run_cleanup(name("unreachable"), env=dict(os.environ, DOCKER_HOST="unix:///nonexistent"))
+    assert out.returncode != 0, out
+    assert "Cannot connect to the Docker daemon" in out.stderr, out
+    assert "deploying" not in out.stdout
 
 
 def test_live_no_such_image(docker_client):
