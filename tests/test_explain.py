@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 
+import nbformat
 import pytest
 
 from tests.conftest import CONTAINER_PREFIX, TEST_LABEL, free_port
@@ -49,6 +50,7 @@ REQUIRED = {
     "registry-unreachable",
     "container-exited",
     "connection-reset",
+    "connection-refused",
     "pip-certificate",
     "no-command-specified",
 }
@@ -398,6 +400,32 @@ def test_live_reset_from_an_app_bound_to_127_0_0_1(docker_client, cleanup):
     out = sh("curl", "-sS", "--max-time", "10", f"http://localhost:{port}/")
     assert out.returncode in (52, 56), out
     assert_explained(out.stderr, "connection-reset")
+
+
+def test_live_connection_refused_where_nothing_listens():
+    port = free_port()  # nothing is started on it
+    out = sh("curl", "-sS", "--max-time", "10", f"http://127.0.0.1:{port}/")
+    assert out.returncode == 7, out
+    assert f"port {port}" in out.stderr, out
+    assert_explained(out.stderr, "connection-refused")
+
+
+@pytest.mark.parametrize(
+    ("entry_id", "error"),
+    [("connection-refused", "Couldn't connect to server"), ("connection-reset", "reset by peer")],
+)
+def test_the_chapter_an_entry_names_reproduces_that_failure(entry_id, error):
+    # The chapter runs a step that must fail and, right after it, names the error it produced
+    # (a chapter that only mentions the error and points elsewhere does not count).
+    entry = next(e for e in CATALOGUE if e.id == entry_id)
+    cells = nbformat.read(explain.NOTEBOOKS.parent / explain.chapter_file(entry.chapter), 4).cells
+    assert any(
+        step.cell_type == "code"
+        and step.source.startswith("%%bash_fails")
+        and prose.cell_type == "markdown"
+        and error in prose.source[:160]
+        for step, prose in zip(cells, cells[1:], strict=False)
+    ), f"chapter {entry.chapter} does not reproduce {error!r}"
 
 
 class _Index(http.server.BaseHTTPRequestHandler):
