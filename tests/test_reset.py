@@ -224,3 +224,17 @@ def test_artifacts_keep_pid_files_of_live_processes(tmp_path):
     finally:
         live.kill()
         live.wait()
+
+
+def test_reset_removes_an_image_with_several_tags(docker_client, test_settings):
+    """Identical builds under two names are one image with two tags; both go."""
+    ours = dict([TEST_LABEL.split("=", 1)])
+    first = f"{test_settings['WORKSHOP_IMAGE_NAME']}-twin"
+    build_image(docker_client, first, BASE, ours)
+    second = f"{test_settings['WORKSHOP_IMAGE_NAME']}-twin-again"
+    docker_client.images.get(first).tag(second)
+
+    report = reset.reset(conf(test_settings), root=ROOT, client=docker_client)
+
+    assert not [i for i in docker_client.images.list(filters={"label": TEST_LABEL}) if i.tags]
+    assert any(first in line for line in report.removed)

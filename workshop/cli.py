@@ -10,7 +10,8 @@ from rich.console import Console
 from workshop import engine, images, settings, system
 from workshop.paths import ROOT
 
-console = Console(highlight=False)
+# soft_wrap: long lines (paths, URLs, the app's answer) are not broken at the terminal width.
+console = Console(highlight=False, soft_wrap=True)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -100,6 +100,9 @@ def execute(
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
         record_timing=True,
+        # One stream output per cell and name: chunked output would split words and ANSI
+        # colour codes when the executed copy is rendered (site, GitHub, nbviewer).
+        coalesce_streams=True,
     )
     error = None
     started = time.monotonic()

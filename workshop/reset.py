@@ -139,7 +139,11 @@ def reset_docker(
         progress, errors = [], {}
         for image in pending:
             try:
-                client.images.remove(image.id, noprune=False)
+                # By tag: one image often has several (identical builds under different
+                # names), and removing it by id then needs force, which would also take
+                # an image a foreign container still uses. The last untag deletes it.
+                for reference in image.tags or [image.id]:
+                    client.images.remove(reference, noprune=False)
                 progress.append(image)
                 report.removed.append(f"image {', '.join(image.tags) or image.short_id}")
             except docker.errors.NotFound:
