@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 from workshop import checks, cli, exercises
-from workshop.checks import dockerfile
+from workshop.checks import dockerfile, dockerfile_app
 from workshop.settings import load
 
 #: For each exercise: text the hint of the untouched exercise must contain.
@@ -252,8 +252,63 @@ def test_dockerfile_that_does_not_build_is_a_fail_with_the_build_error(tmp_path,
     text = (folder / "Dockerfile").read_text().replace("USER ", "RUN cat /nope.txt\nUSER ")
     (folder / "Dockerfile").write_text(text)
     lines = failing_lines("02-dockerfile", tmp_path, load(test_settings))
-    assert len(lines) == 1 and "the build stops with" in lines[0], lines
-    assert "/nope.txt" in lines[0] and "non-zero code" in lines[0], lines
+    assert "the build stops at Step" in lines[0] and "RUN cat /nope.txt" in lines[0], lines
+    assert "(exit status 1) with: cat: /nope.txt: No such file or directory" in lines[0], lines
+    assert all("not checked: the image did not build" in line for line in lines[1:]), lines
+
+
+def dockerfile_check(tmp_path: Path, conf, capsys) -> tuple[list[str], str]:
+    """Grade a broken copy of the 02 solution: (FAIL lines, the whole printed report)."""
+    assert not checks.check("02-dockerfile", tmp_path, conf)
+    out = capsys.readouterr().out
+    assert "Traceback" not in out and "the check could run to the end" not in out, out
+    total = len(dockerfile_app.CRITERIA) + 1
+    assert f" of {total} criteria pass." in out, out
+    return [line for line in out.splitlines() if line.startswith("FAIL")], out
+
+
+@pytest.mark.docker
+def test_requirements_file_typo_shows_pips_own_error(tmp_path, test_settings, capsys):
+    folder = copy_exercise("02-dockerfile", tmp_path)
+    text = (folder / "Dockerfile").read_text()
+    (folder / "Dockerfile").write_text(text.replace("-r requirements.txt", "-r requirement.txt"))
+    fails, out = dockerfile_check(tmp_path, load(test_settings), capsys)
+    assert "pip-installs from 'requirement.txt'" in fails[0], out
+    build = next(line for line in fails if line.startswith(f"FAIL  {dockerfile_app.BUILDS}"))
+    assert (
+        "ERROR: Could not open requirements file: [Errno 2] No such file or directory: "
+        "'requirement.txt'" in build
+    ), build
+    assert "\x1b" not in out and "Removing intermediate container" not in out, out
+    assert len(build) < 400, build
+
+
+@pytest.mark.docker
+def test_instruction_typo_is_the_first_fail_and_names_the_line(tmp_path, test_settings, capsys):
+    folder = copy_exercise("02-dockerfile", tmp_path)
+    text = (folder / "Dockerfile").read_text()
+    (folder / "Dockerfile").write_text(text.replace("RUN pip install", "RUNN pip install"))
+    line = text[: text.index("RUN pip install")].count("\n") + 1
+    fails, out = dockerfile_check(tmp_path, load(test_settings), capsys)
+    assert fails[0].startswith(f"FAIL  {dockerfile_app.PARSES} -- hint: line {line}: "), out
+    assert "unknown instruction RUNN" in fails[0], out
+    assert all("not checked: " in f for f in fails[1:]), out
+
+
+@pytest.mark.docker
+def test_every_run_reports_every_criterion(tmp_path, test_settings):
+    conf = load(test_settings)
+    expected = list(dockerfile_app.CRITERIA)
+    solution = checks.run("02-dockerfile", exercises.SOLUTIONS, conf)
+    assert [r.criterion for r in solution[1:]] == expected
+    assert all(r.ok for r in solution)
+    untouched = checks.run("02-dockerfile", exercises.EXERCISES, conf)
+    assert [r.criterion for r in untouched[1:]] == expected
+    missing = tmp_path / "02-dockerfile"
+    missing.mkdir()
+    nothing = checks.run("02-dockerfile", tmp_path, conf)
+    assert [r.criterion for r in nothing[1:]] == expected
+    assert all("not checked: there is no Dockerfile" in r.hint for r in nothing[1:])
 
 
 @pytest.mark.docker
