@@ -65,6 +65,11 @@ def test_chapter_runs_end_to_end(path, run, docker_client, test_settings, tmp_pa
             f"{path.name} never showed {text.format(**ports)!r}"
         )
 
+    # A clone whose origin is a local path makes gitlab-ci-local warn on every run.
+    assert "didn't provide valid matches" not in everything, (
+        f"{path.name}: set the clone's origin to a GitLab-style URL (pipeline.CLONE_ORIGIN_URL)"
+    )
+
     promised = set(nb.metadata.get("workshop", {}).get("leaves", []))
     left = {c.name for c in workshop_containers(docker_client)}
     assert left <= promised, f"{path.name} left containers behind: {sorted(left - promised)}"

@@ -61,6 +61,8 @@ def test_first_deploy_builds_passes_the_artifact_and_answers(first_deploy, varia
     result, container = first_deploy
     assert result.ok, result.output[-3000:]
     assert result.jobs == {"build": "PASS", "deploy": "PASS"}
+    # The clone's origin is GitLab-style, so gitlab-ci-local has nothing to warn about.
+    assert "didn't provide valid matches" not in result.output
     # The artifact was saved by build and handed to deploy's own folder (shell isolation).
     tar = f"{variables['IMAGE_NAME']}.tar"
     assert (clone / ".gitlab-ci-local" / "builds" / "deploy" / tar).stat().st_size > 1_000_000

@@ -131,3 +131,23 @@ def test_throwaway_clone_carries_uncommitted_edits(tmp_path):
     # A second call starts afresh.
     (clone / "scratch.txt").write_text("left by a job\n")
     assert not (pipeline.throwaway_clone(clone, source=repo) / "scratch.txt").exists()
+
+
+def test_throwaway_clone_looks_like_a_runner_checkout(tmp_path):
+    """With a GitLab-style origin, gitlab-ci-local derives CI_PROJECT_* without its warning.
+
+    A local path as origin made every run print "git remote get-url origin didn't provide
+    valid matches", which learners took for an error.
+    """
+    clone = pipeline.throwaway_clone(tmp_path / "clone")
+    (clone / "vars.gitlab-ci.yml").write_text(
+        "show:\n  script:\n"
+        '    - echo "project=$CI_PROJECT_PATH host=$CI_SERVER_HOST url=$CI_PROJECT_URL"\n'
+    )
+    result = pipeline.run_pipeline(clone, file="vars.gitlab-ci.yml", timeout=120)
+    assert result.ok, result.output[-2000:]
+    assert "didn't provide valid matches" not in result.output
+    assert (
+        "project=workshop/birthday-app host=gitlab.example.com "
+        "url=https://gitlab.example.com/workshop/birthday-app"
+    ) in result.logs["show"]

@@ -49,6 +49,12 @@ PIPELINE_FILE = ROOT / ".gitlab-ci.yml"
 DOCKER_EXECUTOR_FILE = ROOT / "notebooks" / "ci" / "docker-executor.gitlab-ci.yml"
 #: Commands gitlab-ci-local needs, and the Debian packages that provide them.
 TOOL_COMMANDS = {"node": "nodejs", "npm": "npm", "rsync": "rsync", "git": "git"}
+#: The ``origin`` a throwaway clone gets, as a runner's checkout has its GitLab project's URL.
+#: gitlab-ci-local derives ``CI_PROJECT_PATH``, ``CI_SERVER_HOST`` and friends from it (it
+#: never contacts the host); a local path as origin makes it print the yellow warning
+#: "git remote get-url origin didn't provide valid matches". The domain is reserved for
+#: examples (RFC 2606), so it can never name a real server.
+CLONE_ORIGIN_URL = "https://gitlab.example.com/workshop/birthday-app.git"
 #: The pipeline's own variables; they are removed from the inherited environment so that
 #: only the values passed to :func:`run_pipeline` (or the file's defaults) apply.
 PIPELINE_VARIABLES = ("IMAGE_NAME", "CONTAINER_NAME", "HOST_PORT", "NAME", "WORKSHOP_LABEL")
@@ -232,7 +238,8 @@ def throwaway_clone(dest: Path, source: Path = ROOT) -> Path:
     A runner checks out a commit; the clone stands for that checkout, so the pipeline's
     build products (the image's tar, ``.gitlab-ci-local/``) never land in your working
     folder. Files you changed or added but did not commit yet (not ignored by git) are
-    copied over the clone, so the pipeline runs what you see in your editor.
+    copied over the clone, so the pipeline runs what you see in your editor. Its ``origin``
+    is set to :data:`CLONE_ORIGIN_URL`, a GitLab-style URL, as in a runner's checkout.
 
     Args:
         dest: folder to create; removed first if it exists.
@@ -248,6 +255,7 @@ def throwaway_clone(dest: Path, source: Path = ROOT) -> Path:
         shutil.rmtree(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     _git("clone", "--quiet", "--no-hardlinks", str(source), str(dest), cwd=dest.parent)
+    _git("remote", "set-url", "origin", CLONE_ORIGIN_URL, cwd=dest)
     changed = _git("ls-files", "--modified", "--others", "--exclude-standard", "-z", cwd=source)
     deleted = set(_git("ls-files", "--deleted", "-z", cwd=source).split("\0"))
     for rel in filter(None, changed.split("\0")):
