@@ -151,3 +151,24 @@ def test_throwaway_clone_looks_like_a_runner_checkout(tmp_path):
         "project=workshop/birthday-app host=gitlab.example.com "
         "url=https://gitlab.example.com/workshop/birthday-app"
     ) in result.logs["show"]
+
+
+def test_gitlab_ci_local_in_shell_cells_prints_no_colour_codes(tmp_path, monkeypatch):
+    """Jupyter's kernel exports FORCE_COLOR=1; after use_gitlab_ci_local() the output is plain."""
+    for key in ("PATH", "FORCE_COLOR", "NO_COLOR"):
+        monkeypatch.setenv(key, os.environ.get(key, ""))
+    monkeypatch.setenv("FORCE_COLOR", "1")  # as ipykernel sets it
+    clone = pipeline.throwaway_clone(tmp_path / "clone")
+    pipeline.use_gitlab_ci_local()
+    listed = subprocess.run(
+        ["gitlab-ci-local", "--list"], cwd=clone, capture_output=True, text=True, check=True
+    )
+    validated = subprocess.run(
+        [sys.executable, "-m", "workshop", "validate", str(clone / ".gitlab-ci.yml")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "deploy_stage" in listed.stdout
+    assert "ok " in validated.stdout
+    assert "\x1b[" not in listed.stdout + listed.stderr + validated.stdout

@@ -139,6 +139,13 @@ def gitlab_ci_local_command() -> list[str]:
 def use_gitlab_ci_local() -> str:
     """Put the pinned gitlab-ci-local first on this process's PATH (for ``%%bash`` cells).
 
+    Also turns colour off for the commands those cells run. Jupyter's kernel exports
+    ``FORCE_COLOR=1``, so gitlab-ci-local would wrap every line in ANSI colour codes that
+    garble the saved outputs and split the text a check looks for. gitlab-ci-local 4.73.0
+    (chalk) honours ``FORCE_COLOR=0`` but ignores ``NO_COLOR``; rich, which prints
+    ``python -m workshop validate``, reads any ``FORCE_COLOR`` as "force" but honours
+    ``NO_COLOR``: so both are set.
+
     Returns:
         Its version (str), e.g. ``"4.73.0"``.
 
@@ -149,6 +156,8 @@ def use_gitlab_ci_local() -> str:
     path = os.environ.get("PATH", "").split(os.pathsep)
     if path[0] != folder:
         os.environ["PATH"] = os.pathsep.join([folder, *path])
+    os.environ["FORCE_COLOR"] = "0"
+    os.environ["NO_COLOR"] = "1"
     return installed_version() or "unknown"
 
 
