@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 
 from workshop import checks, cli, exercises
 from workshop.checks import dockerfile, dockerfile_app
+from workshop.paths import NOTEBOOKS
 from workshop.settings import load
 
 #: For each exercise: text the hint of the untouched exercise must contain.
@@ -78,6 +80,59 @@ def test_committed_exercises_equal_what_the_solutions_generate():
         + ", ".join(map(str, problems))
         + "; run: python -m workshop exercises"
     )
+
+
+#: Variables a chapter's settings cell exports: a plain terminal does not have them.
+NOTEBOOK_ONLY = ("IMAGE_NAME", "CONTAINER_NAME", "HOST_PORT", "APP_PORT", "WORKSHOP_LABEL")
+
+
+def learner_readmes() -> dict[str, str]:
+    """The exercises' READMEs as generated, and exercises/README.md: {name: text}."""
+    texts = {rel: text for rel, text in exercises.render().items() if rel.endswith("README.md")}
+    texts["README.md"] = (exercises.EXERCISES / "README.md").read_text(encoding="utf-8")
+    return texts
+
+
+def by_hand_commands() -> list[tuple[str, str]]:
+    """(README, line) for every command line in the READMEs' ``bash`` blocks."""
+    return [
+        (name, line)
+        for name, text in learner_readmes().items()
+        for block in re.findall(r"```bash\n(.*?)```", text, re.DOTALL)
+        for line in block.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
+def test_by_hand_commands_work_in_a_plain_terminal():
+    commands = by_hand_commands()
+    assert commands
+    for name, line in commands:
+        for var in NOTEBOOK_ONLY:
+            bare = re.search(rf"\$({var}\b|{{{var}}})", line)
+            assert not bare or re.search(rf"(^|\s){var}=", line), (
+                f"{name}: ${var} is unset in a terminal; give a default (${{{var}:-...}}) or "
+                f"set it on the line: {line}"
+            )
+        # python, flask and pip are the workshop's only inside .venv: name it, or use ./course.
+        bare_tool = re.search(r"(^|[\s;(|&])(python3?|flask|pip|pytest)\s", line)
+        assert not bare_tool, f"{name}: {bare_tool.group(2)} outside .venv: {line}"
+
+
+def test_readmes_that_mention_the_venv_say_how_to_use_it():
+    for name, text in learner_readmes().items():
+        if ".venv" in text:
+            assert "source .venv/bin/activate" in text and ".venv/bin/" in text, name
+
+
+def test_the_exercise_list_names_the_chapters_it_covers():
+    text = (exercises.EXERCISES / "README.md").read_text(encoding="utf-8")
+    covered = sorted({i[:2] for i in checks.exercise_ids()})
+    chapters = sorted(p.name[:2] for p in NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
+    assert "One exercise per chapter" not in text
+    assert f"for each of chapters {covered[0]}–{covered[-1]}" in text
+    for chapter in sorted(set(chapters) - set(covered)):
+        assert f"chapter {chapter} has none" in text, chapter
 
 
 def test_every_exercise_has_a_check_and_every_check_an_exercise():
