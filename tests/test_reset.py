@@ -226,6 +226,17 @@ def test_artifacts_keep_pid_files_of_live_processes(tmp_path):
         live.wait()
 
 
+def test_artifacts_report_says_folder_for_a_folder(tmp_path):
+    (tmp_path / "build/notebooks").mkdir(parents=True)
+    (tmp_path / "build/notebooks/01-flask-app.ipynb").write_text("{}")
+    (tmp_path / "pyapp.tar").write_text("an image artifact\n")
+    report = reset.Report()
+    reset.remove_artifacts(tmp_path, report)
+    assert "folder build/notebooks" in report.removed, report.removed
+    assert "file pyapp.tar" in report.removed, report.removed
+    assert not any(line.startswith("file build/notebooks") for line in report.removed)
+
+
 def test_reset_removes_an_image_with_several_tags(docker_client, test_settings):
     """Identical builds under two names are one image with two tags; both go."""
     ours = dict([TEST_LABEL.split("=", 1)])

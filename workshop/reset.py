@@ -241,7 +241,7 @@ def remove_artifacts(root: Path, report: Report) -> None:
 
     Args:
         root: the working folder.
-        report: collects what was removed.
+        report: collects what was removed, ``"file PATH"`` or ``"folder PATH"`` (relative to root).
     """
     paths = [root / rel for rel in ARTIFACTS]
     for pattern in ARTIFACT_GLOBS:
@@ -259,9 +259,10 @@ def remove_artifacts(root: Path, report: Report) -> None:
             continue
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
+            report.removed.append(f"folder {path.relative_to(root)}")
         else:
             path.unlink()
-        report.removed.append(f"file {path.relative_to(root)}")
+            report.removed.append(f"file {path.relative_to(root)}")
 
 
 def reset(
