@@ -127,6 +127,14 @@ def test_no_fix_hides_a_docker_failure_behind_a_pipe(entry):
         assert "pipefail" in entry.fix, entry.fix
 
 
+def test_workshop_commands_in_the_advice_run_in_a_plain_terminal():
+    # "python -m workshop" works only with .venv active; ./course works in any terminal.
+    advice = [e.fix for e in CATALOGUE] + [e.explanation for e in CATALOGUE] + [explain.render([])]
+    for text in advice:
+        assert not re.search(r"(?<![/\w])python3? -m workshop", text), text
+    assert "./course workshop doctor" in explain.render([])
+
+
 def test_unknown_text_says_so_and_exits_1():
     result = run_cli("the flux capacitor needs 1.21 gigawatts\n")
     assert result.returncode == 1

@@ -116,7 +116,7 @@ def render(matches: list[Entry]) -> str:
     if not matches:
         return (
             "Unknown error: this text matches nothing in the workshop's catalogue.\n"
-            "Look for the first line that says 'error' or 'denied'; python -m workshop doctor\n"
+            "Look for the first line that says 'error' or 'denied'; ./course workshop doctor\n"
             "checks the machine, and README.md's chapter list shows where each failure is taught."
         )
     first = matches[0]
