@@ -143,7 +143,9 @@ def test_deploy_command_deploys_through_the_pipeline(docker_client, variables):
         )
         assert done.returncode == 0, done.stdout + done.stderr
         assert f"answers at http://localhost:{port}/ : Happy birthday Martin" in done.stdout
-        log = pipeline.ROOT / "build" / "pipeline" / ".gitlab-ci-local" / "output" / "deploy.log"
+        # The clone is named after the container, so runs with other settings keep theirs.
+        clone = pipeline.ROOT / "build" / "pipeline" / name
+        log = clone / ".gitlab-ci-local" / "output" / "deploy.log"
         assert "Loaded image:" in log.read_text()
         key, _, value = variables["WORKSHOP_LABEL"].partition("=")
         assert docker_client.containers.get(name).labels.get(key) == value
@@ -175,6 +177,7 @@ def test_pipeline_command_passes_name_to_the_container(docker_client, variables)
         assert done.returncode == 0, done.stdout + done.stderr
         assert "PASS  deploy" in done.stdout
         assert "ok pipeline passed" in done.stdout
+        assert f"job logs: build/pipeline/{name}/.gitlab-ci-local/output/" in done.stdout
         assert get(f"http://localhost:{port}/") == (200, "Happy birthday Bob")
     finally:
         mine = {"name": f"^{name}$", "label": variables["WORKSHOP_LABEL"]}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from workshop import pipeline
+from workshop import pipeline, settings
 
 FILES = [pipeline.PIPELINE_FILE, pipeline.DOCKER_EXECUTOR_FILE]
 
@@ -172,3 +172,19 @@ def test_gitlab_ci_local_in_shell_cells_prints_no_colour_codes(tmp_path, monkeyp
     assert "deploy_stage" in listed.stdout
     assert "ok " in validated.stdout
     assert "\x1b[" not in listed.stdout + listed.stderr + validated.stdout
+
+
+def test_runs_with_different_settings_get_their_own_clone():
+    """Two ``workshop pipeline``/``deploy`` runs at once must not wipe each other's clone."""
+    one = pipeline.clone_folder(settings.load({"WORKSHOP_CONTAINER_NAME": "alice-app"}))
+    two = pipeline.clone_folder(settings.load({"WORKSHOP_CONTAINER_NAME": "bob-app"}))
+    assert one != two
+    # Both stay under build/pipeline, which `workshop reset` removes.
+    assert one.parent == two.parent == pipeline.ROOT / "build" / "pipeline"
+
+
+@pytest.mark.parametrize("name", ["..", "../..", "a/b", "-x"])
+def test_a_container_name_that_leaves_the_folder_is_refused(name):
+    """The clone is wiped before each run: ``..`` must never point it at the repository."""
+    with pytest.raises(ValueError, match="not a valid container name"):
+        pipeline.clone_folder(settings.load({"WORKSHOP_CONTAINER_NAME": name}))

@@ -269,18 +269,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_pipeline(args: argparse.Namespace) -> int:
-    """Run .gitlab-ci.yml with gitlab-ci-local in a throwaway clone under build/pipeline."""
+    """Run .gitlab-ci.yml with gitlab-ci-local in a throwaway clone, build/pipeline/CONTAINER."""
     from workshop import deploy, pipeline
-    from workshop.paths import BUILD
 
     conf = settings.load()
     try:
         deploy.refuse_foreign_container(conf)
-        clone = pipeline.throwaway_clone(BUILD / "pipeline")
+        clone = pipeline.throwaway_clone(pipeline.clone_folder(conf))
         result = pipeline.run_pipeline(
             clone, pipeline.pipeline_variables(conf, args.name), jobs=args.job, echo=True
         )
-    except (pipeline.ToolMissing, RuntimeError) as error:  # DeployError is a RuntimeError
+    except (pipeline.ToolMissing, RuntimeError, ValueError) as error:  # DeployError: RuntimeError
         console.print(f"[red]FAIL[/red] {error}")
         return 1
     logs = (clone / ".gitlab-ci-local" / "output").relative_to(ROOT)
@@ -456,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     pipe = add(
         "pipeline",
         cmd_pipeline,
-        "Run .gitlab-ci.yml with gitlab-ci-local in a throwaway clone (build/pipeline).",
+        "Run .gitlab-ci.yml with gitlab-ci-local in a throwaway clone (build/pipeline/CONTAINER).",
     )
     pipe.add_argument("--name", help="pass NAME to the container (default: the image's Martin)")
     pipe.add_argument("--job", nargs="+", help="run only these jobs, e.g. --job build")

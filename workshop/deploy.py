@@ -120,7 +120,8 @@ def refuse_foreign_container(settings: Settings) -> None:
 def deploy_with_pipeline(settings: Settings, timeout: float = 60.0) -> str:
     """Deploy by running the course's real pipeline, ``.gitlab-ci.yml``, on this machine.
 
-    The pipeline runs with gitlab-ci-local in a throwaway clone (``build/pipeline/``) with the
+    The pipeline runs with gitlab-ci-local in a throwaway clone
+    (``build/pipeline/CONTAINER_NAME/``, see :func:`workshop.pipeline.clone_folder`) with the
     settings' names, port and label, exactly as chapter 03 runs it: build, save the image as
     an artifact, stop and remove the previous container, load, run, smoke-check. Before that,
     a container of that name that the workshop did not create stops the deploy, so the
@@ -138,13 +139,12 @@ def deploy_with_pipeline(settings: Settings, timeout: float = 60.0) -> str:
             a job fails (the message quotes the end of its log), or the app does not answer.
     """
     from workshop import pipeline
-    from workshop.paths import BUILD
 
     refuse_foreign_container(settings)
     try:
-        clone = pipeline.throwaway_clone(BUILD / "pipeline")
+        clone = pipeline.throwaway_clone(pipeline.clone_folder(settings))
         result = pipeline.run_pipeline(clone, pipeline.pipeline_variables(settings))
-    except (pipeline.ToolMissing, RuntimeError) as error:
+    except (pipeline.ToolMissing, RuntimeError, ValueError) as error:
         raise DeployError(str(error)) from None
     if not result.ok:
         failed = [job for job, status in result.jobs.items() if status == "FAIL"] or ["?"]

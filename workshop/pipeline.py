@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workshop import system
-from workshop.paths import ROOT
+from workshop.paths import BUILD, ROOT
 from workshop.settings import Settings
 
 #: The pinned gitlab-ci-local release: 4.73.0 is the last one that runs on Node.js 20.
@@ -69,6 +69,8 @@ _LIST_NOISE = (
     "json schema validated",
 )
 
+#: Docker's rule for container names; it also keeps a name from leaving its folder.
+_CONTAINER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
 _STATUS_LINE = re.compile(r"^\s*(PASS|FAIL|WARN)\s+(\S+)", re.MULTILINE)
 _FINISHED_LINE = re.compile(r"^(\S+)\s+finished in ([\d.]+) (ms|s|min)\b", re.MULTILINE)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "min": 60.0}
@@ -232,6 +234,32 @@ def pipeline_variables(settings: Settings, name: str | None = None) -> dict[str,
     if name is not None:
         variables["NAME"] = name
     return variables
+
+
+def clone_folder(settings: Settings) -> Path:
+    """Return the throwaway clone's folder for ``workshop pipeline`` and ``deploy``.
+
+    ``build/pipeline/CONTAINER_NAME/``: named after the container, as the chapters name
+    their files in ``build/run/``, so two runs with different settings in one working
+    folder never share (and wipe) each other's clone.
+
+    Args:
+        settings: names in force; only ``container_name`` is used.
+
+    Returns:
+        The folder (Path); it need not exist yet.
+
+    Raises:
+        ValueError: when the container name is not one Docker accepts (``../x`` would
+            otherwise point the clone, which is wiped first, outside ``build/pipeline``).
+    """
+    name = settings.container_name
+    if not _CONTAINER_NAME.fullmatch(name):
+        raise ValueError(
+            f"{name!r} is not a valid container name. Hint: use letters, digits and _ . - "
+            "(starting with a letter or digit) in WORKSHOP_CONTAINER_NAME."
+        )
+    return BUILD / "pipeline" / name
 
 
 def _git(*args: str, cwd: Path) -> str:
