@@ -46,7 +46,7 @@ def cmd_exercises(args: argparse.Namespace) -> int:
     for change in changes:
         console.print(f"{'drift' if args.check else 'fixed'} {change}")
     if args.check and changes:
-        console.print("[red]FAIL[/red] run: python -m workshop exercises")
+        console.print("[red]FAIL[/red] run: ./course workshop exercises")
         return 1
     console.print(f"[green]ok[/green] exercises/ {'is' if args.check else 'now'} in sync")
     return 0
@@ -130,7 +130,7 @@ def cmd_bundle_save(path: str) -> int:
     console.print(
         f"[green]ok[/green] wrote {path}: {', '.join(manifest.images)}, "
         f"{len(manifest.wheels)} wheels; on the offline machine run: "
-        f"python -m workshop prepare --load {path}"
+        f"./course workshop prepare --load {path}"
     )
     return 0
 
@@ -153,7 +153,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if not text.strip():
         console.print(
             "[red]FAIL[/red] no error text given. Hint: paste it as an argument, "
-            "give a log file, or pipe it in: ... 2>&1 | python -m workshop explain -"
+            "give a log file, or pipe it in: ... 2>&1 | ./course workshop explain -"
         )
         return 2
     matches = explain.diagnose(text)
