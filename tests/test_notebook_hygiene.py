@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 
 import nbformat
@@ -50,3 +51,33 @@ def test_chapter_shape(path):
     assert {"teach", "practice"} <= set(minutes), f"{path.name}: metadata.workshop.minutes missing"
     code = [c.source for c in nb.cells if c.cell_type == "code"]
     assert "start()" in code[0], f"{path.name}: the first code cell must be the settings cell"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=[p.name for p in SOURCES])
+def test_python_cells_keep_subprocess_output_out_of_the_terminal(path):
+    """A subprocess's stdout not captured bypasses the cell: it lands in the terminal.
+
+    The kernel's own stdout is the terminal that runs the notebook (``./course run``), so
+    ``subprocess.run(["docker", "rm", "-f", name])`` printed a stray name there, between
+    two chapters' lines, and nothing in the cell. Capture it or send it to DEVNULL.
+    """
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or cell.source.startswith("%%"):
+            continue
+        python = "\n".join(
+            "" if line.lstrip().startswith("%") else line for line in cell.source.splitlines()
+        )
+        for node in ast.walk(ast.parse(python)):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "subprocess"
+                and node.func.attr in {"run", "call", "check_call", "Popen"}
+            ):
+                keywords = {k.arg for k in node.keywords}
+                assert keywords & {"capture_output", "stdout"}, (
+                    f"{path.name} cell {i} line {node.lineno}: pass capture_output=True "
+                    "or stdout=subprocess.DEVNULL"
+                )
