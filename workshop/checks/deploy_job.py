@@ -10,6 +10,7 @@ It removes the clone, the container and the image at the end.
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import docker
@@ -77,29 +78,14 @@ def run(folder: Path, settings: Settings) -> list[Result]:
         One Result per criterion, in order; stops after a blocking failure.
     """
     file = folder / FILE
-    if not file.is_file():
-        return [failed(f"{folder}/{FILE} exists", f"no {FILE} in {folder}")]
-    results = [passed(f"{folder}/{FILE} exists")]
-    read, doc = pipeline_file.read(file)
-    results += read
+    results, doc = pipeline_file.preflight(file, _structure)
     if doc is None:
-        return results
-    shape = _structure(doc)
-    results.append(shape)
-    if not shape.ok:
-        return results
-    checked = pipeline_file.validate(file)
-    results += checked
-    if not all(r.ok for r in checked):
         return results
     n = names(settings)
     port = free_port()
-    variables = {
-        "IMAGE_NAME": n["image"],
-        "CONTAINER_NAME": n["container"],
-        "HOST_PORT": str(port),
-        "WORKSHOP_LABEL": settings.label,
-    }
+    variables = pipeline.pipeline_variables(
+        replace(settings, image_name=n["image"], container_name=n["container"], host_port=port)
+    )
     clone_dir = BUILD / n["clone"]
     client = docker.from_env()
     remove_container(client, n["container"], settings)

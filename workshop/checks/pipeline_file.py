@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -98,3 +99,31 @@ def stage_index(doc: dict, job: dict) -> int | None:
     order = stages(doc)
     stage = str(job.get("stage", DEFAULT_STAGE))
     return order.index(stage) if stage in order else None
+
+
+def preflight(file: Path, structure: Callable[[dict], Result]) -> tuple[list[Result], dict | None]:
+    """Judge a learner's pipeline file before it runs: it exists, parses, has the exercise's
+    shape (``structure``) and passes both validators.
+
+    Args:
+        file: the learner's pipeline file.
+        structure: the exercise's own shape criterion, given the parsed file.
+
+    Returns:
+        (results so far, the parsed file); the file is None when a criterion failed, and
+        then nothing should run.
+    """
+    if not file.is_file():
+        return [failed(f"{file} exists", f"no {file.name} in {file.parent}")], None
+    results = [passed(f"{file} exists")]
+    read_results, doc = read(file)
+    results += read_results
+    if doc is None:
+        return results, None
+    shape = structure(doc)
+    results.append(shape)
+    if not shape.ok:
+        return results, None
+    checked = validate(file)
+    results += checked
+    return results, (doc if all(r.ok for r in checked) else None)
