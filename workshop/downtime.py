@@ -82,7 +82,7 @@ def redeploy(
         RuntimeError: when a docker command fails (name in use, port taken, no such image).
         TimeoutError: when a container does not answer within ``timeout``.
     """
-    url = f"http://localhost:{port}/"
+    url = f"http://127.0.0.1:{port}/"
     new_body = f"Happy birthday {new_name}"
     _run(image, name, port, label, {})
     try:
@@ -90,14 +90,20 @@ def redeploy(
         answers: list[tuple[float, str]] = []
         done = threading.Event()
 
+        def ask() -> None:
+            try:
+                status, body = get(url, timeout=2.0)
+                if status == 200:
+                    answers.append((time.monotonic(), body))
+            except (OSError, http.client.HTTPException):
+                pass  # refused, reset, timed out, or cut short: none of them is a 200
+
         def poll() -> None:
+            # A new request every ``interval``, each in its own thread: while the new
+            # container starts, a connection can hang until the app listens, and waiting
+            # for it would stop the polling and report the answer late.
             while not done.is_set():
-                try:
-                    status, body = get(url, timeout=0.5)
-                    if status == 200:
-                        answers.append((time.monotonic(), body))
-                except (OSError, http.client.HTTPException):
-                    pass  # refused, reset, or an answer cut short: none of them is a 200
+                threading.Thread(target=ask, daemon=True).start()
                 time.sleep(interval)
 
         poller = threading.Thread(target=poll, daemon=True)
@@ -118,6 +124,7 @@ def redeploy(
         poller.join()
     finally:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+    answers.sort()
     first_new = next(t for t, body in answers if body == new_body)
     times = [t for t, _ in answers if t <= first_new]
     before = [t for t in times if t <= started]
