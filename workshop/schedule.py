@@ -1,7 +1,7 @@
 """The instructor's schedule: the manifest's teaching and practice minutes plus measured run time.
 
-How long the steps take to run is not guessed: ``./course run`` (and the test suite, where it
-writes them) records each notebook's wall time and per-cell times in ``build/timings.json``
+How long the steps take to run is not guessed: ``./course run`` and the test suite's chapter
+runs record each notebook's wall time and per-cell times in ``build/timings.json``
 (:func:`workshop.notebooks.write_timings`). The schedule adds that time, rounded up to whole
 minutes, to each chapter's teaching time, and names each chapter's slowest step so the
 instructor can start it before talking over it.
