@@ -125,11 +125,9 @@ def test_without_or_true_the_first_deploy_fails_at_cleanup(docker_client, variab
         docker_client.containers.get(fresh["CONTAINER_NAME"])
 
 
-def test_deploy_command_deploys_through_the_pipeline(docker_client, variables):
-    """``python -m workshop deploy`` (the end of ``./course run``) runs the real pipeline."""
-    name = variables["CONTAINER_NAME"] + "-cli"
-    port = str(free_port())
-    env = {
+def cli_env(variables: dict[str, str], name: str, port: str) -> dict[str, str]:
+    """Environment for a ``workshop`` command run with this test run's image, label and port."""
+    return {
         **os.environ,
         "WORKSHOP_IMAGE_NAME": variables["IMAGE_NAME"],
         "WORKSHOP_CONTAINER_NAME": name,
@@ -137,6 +135,13 @@ def test_deploy_command_deploys_through_the_pipeline(docker_client, variables):
         "WORKSHOP_LABEL": variables["WORKSHOP_LABEL"],
         "COLUMNS": "200",
     }
+
+
+def test_deploy_command_deploys_through_the_pipeline(docker_client, variables):
+    """``python -m workshop deploy`` (the end of ``./course run``) runs the real pipeline."""
+    name = variables["CONTAINER_NAME"] + "-cli"
+    port = str(free_port())
+    env = cli_env(variables, name, port)
     try:
         done = subprocess.run(
             [sys.executable, "-m", "workshop", "deploy"], capture_output=True, text=True, env=env
@@ -159,14 +164,7 @@ def test_pipeline_command_passes_name_to_the_container(docker_client, variables)
     """``python -m workshop pipeline --name Bob`` runs both jobs and the app greets Bob."""
     name = variables["CONTAINER_NAME"] + "-cmd"
     port = str(free_port())
-    env = {
-        **os.environ,
-        "WORKSHOP_IMAGE_NAME": variables["IMAGE_NAME"],
-        "WORKSHOP_CONTAINER_NAME": name,
-        "WORKSHOP_HOST_PORT": port,
-        "WORKSHOP_LABEL": variables["WORKSHOP_LABEL"],
-        "COLUMNS": "200",
-    }
+    env = cli_env(variables, name, port)
     try:
         done = subprocess.run(
             [sys.executable, "-m", "workshop", "pipeline", "--name", "Bob"],

@@ -10,7 +10,6 @@ It removes the clone, the container and the image at the end.
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import docker
@@ -21,7 +20,6 @@ from workshop.checks import pipeline_file
 from workshop.checks.base import (
     Result,
     failed,
-    free_port,
     judge,
     last_lines,
     passed,
@@ -82,10 +80,8 @@ def run(folder: Path, settings: Settings) -> list[Result]:
     if doc is None:
         return results
     n = names(settings)
-    port = free_port()
-    variables = pipeline.pipeline_variables(
-        replace(settings, image_name=n["image"], container_name=n["container"], host_port=port)
-    )
+    variables = pipeline_file.check_variables(settings, n)
+    port = int(variables["HOST_PORT"])
     clone_dir = BUILD / n["clone"]
     client = docker.from_env()
     remove_container(client, n["container"], settings)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
 
 from workshop import pipeline
-from workshop.checks.base import Result, failed, judge, last_lines, passed
+from workshop.checks.base import Result, failed, free_port, judge, last_lines, passed
+from workshop.settings import Settings
 
 #: Top-level keys that are keywords, not jobs.
 KEYWORDS = {
@@ -127,3 +129,23 @@ def preflight(file: Path, structure: Callable[[dict], Result]) -> tuple[list[Res
     checked = validate(file)
     results += checked
     return results, (doc if all(r.ok for r in checked) else None)
+
+
+def check_variables(settings: Settings, names: dict[str, str]) -> dict[str, str]:
+    """Pipeline variables for a check's run: its own image and container names, a free host
+    port, and the settings' label (so parallel runs never collide).
+
+    Args:
+        settings: the settings in force.
+        names: the check's ``{"image": ..., "container": ...}``.
+
+    Returns:
+        The ``variables:`` for :func:`workshop.pipeline.run_pipeline`; ``HOST_PORT`` is the port.
+    """
+    checked = replace(
+        settings,
+        image_name=names["image"],
+        container_name=names["container"],
+        host_port=free_port(),
+    )
+    return pipeline.pipeline_variables(checked)

@@ -10,7 +10,6 @@ the clone, the containers and the image are removed at the end.
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 import docker
@@ -21,7 +20,6 @@ from workshop.checks import pipeline_file
 from workshop.checks.base import (
     Result,
     failed,
-    free_port,
     judge,
     last_lines,
     owned,
@@ -102,10 +100,8 @@ def run(folder: Path, settings: Settings) -> list[Result]:
     if doc is None:
         return results
     n = names(settings)
-    port = free_port()
-    variables = pipeline.pipeline_variables(
-        replace(settings, image_name=n["image"], container_name=n["container"], host_port=port)
-    )
+    variables = pipeline_file.check_variables(settings, n)
+    port = int(variables["HOST_PORT"])
     clone_dir = BUILD / n["clone"]
     client = docker.from_env()
     made: set[str] = set()
