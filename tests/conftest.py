@@ -8,7 +8,9 @@ maintainer and CI) on one engine never remove each other's containers.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+from pathlib import Path
 
 import docker
 import pytest
@@ -20,6 +22,26 @@ from workshop.settings import LABEL
 RUN = f"t{os.getpid()}"
 TEST_LABEL = f"{LABEL}-test-{RUN}"
 CONTAINER_PREFIX = f"pyappcontainer-{RUN}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the browser tests last, so that they can render the chapters the suite executed."""
+    items.sort(key=lambda item: item.path.name == "test_browser.py")
+
+
+@pytest.fixture(scope="session")
+def executed_chapters(tmp_path_factory) -> Path:
+    """A folder for executed copies of the chapters that passed in this session (may be empty).
+
+    The chapter tests copy each passing chapter here; the browser tests build the website
+    from these copies instead of executing chapters again.
+    """
+    return tmp_path_factory.mktemp("executed-chapters")
+
+
+def keep_executed(copy: Path, folder: Path) -> None:
+    """Copy an executed chapter into ``folder`` (see :func:`executed_chapters`)."""
+    shutil.copy2(copy, folder / copy.name)
 
 
 def free_port() -> int:

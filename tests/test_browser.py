@@ -126,11 +126,15 @@ def course():
 
 
 @pytest.fixture(scope="module")
-def executed(request, tmp_path_factory) -> Path:
-    """A folder of executed chapters in which chapter 02 shows the app's answer."""
-    copies = BUILD / "notebooks"
-    if _shows(copies / "02-dockerfile.ipynb", MARTIN):
-        return copies
+def executed(request, tmp_path_factory, executed_chapters) -> Path:
+    """A folder of executed chapters in which chapter 02 shows the app's answer.
+
+    The chapters this test session executed (the chapter tests run first), else the last
+    ``./course run``'s, else chapters 01 and 02 executed here.
+    """
+    for copies in (executed_chapters, BUILD / "notebooks"):
+        if _shows(copies / "02-dockerfile.ipynb", MARTIN):
+            return copies
     settings = request.getfixturevalue("test_settings")  # starts the engine only when needed
     out = tmp_path_factory.mktemp("executed")
     for name in ("01-flask-app.ipynb", "02-dockerfile.ipynb"):

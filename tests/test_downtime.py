@@ -61,3 +61,29 @@ def test_a_taken_name_is_reported(images, test_settings, docker_client):
         assert docker_client.containers.get(name).id == existing.id
     finally:
         existing.remove(force=True)
+
+
+def test_with_a_network_holder_the_port_stays_published(images, test_settings, docker_client):
+    name = f"{test_settings['WORKSHOP_CONTAINER_NAME']}-downtime-held"
+    holder = f"{name}-net"
+    result = downtime.redeploy(
+        images["ours"], name, ports.free_port(), test_settings["WORKSHOP_LABEL"], holder=holder
+    )
+    assert result.old_exit_code == 0
+    assert result.stop_seconds < result.run_returned_seconds < result.new_answer_seconds
+    # Both the app container and its holder are gone afterwards.
+    for gone in (name, holder):
+        assert docker_client.containers.list(all=True, filters={"name": f"^{gone}$"}) == []
+
+
+def test_a_taken_holder_name_is_reported_and_spared(images, test_settings, docker_client):
+    name = f"{test_settings['WORKSHOP_CONTAINER_NAME']}-downtime-held2"
+    label = test_settings["WORKSHOP_LABEL"]
+    existing = docker_client.containers.create(images["ours"], name=f"{name}-net")
+    try:
+        with pytest.raises(RuntimeError, match="already in use"):
+            downtime.redeploy(images["ours"], name, ports.free_port(), label, holder=f"{name}-net")
+        assert docker_client.containers.get(f"{name}-net").id == existing.id
+        assert docker_client.containers.list(all=True, filters={"name": f"^{name}$"}) == []
+    finally:
+        existing.remove(force=True)

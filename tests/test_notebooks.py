@@ -16,7 +16,7 @@ import socket
 import nbformat
 import pytest
 
-from tests.conftest import workshop_containers
+from tests.conftest import keep_executed, workshop_containers
 from workshop import notebooks
 
 CHAPTERS = notebooks.course_notebooks()
@@ -51,7 +51,9 @@ def test_every_chapter_says_what_it_must_show(path):
 
 @pytest.mark.docker
 @pytest.mark.parametrize(("path", "run"), RUNS, ids=[f"{p.stem}-run{run}" for p, run in RUNS])
-def test_chapter_runs_end_to_end(path, run, docker_client, test_settings, tmp_path):
+def test_chapter_runs_end_to_end(
+    path, run, docker_client, test_settings, tmp_path, executed_chapters
+):
     result = notebooks.execute(path, out_dir=tmp_path, env=test_settings)
     # The instructor schedule plans with these measured times (workshop schedule).
     notebooks.write_timings([result])
@@ -76,3 +78,4 @@ def test_chapter_runs_end_to_end(path, run, docker_client, test_settings, tmp_pa
     left = {c.name for c in workshop_containers(docker_client)}
     assert left <= promised, f"{path.name} left containers behind: {sorted(left - promised)}"
     assert port_is_free(int(ports["app"])), f"{path.name} left a process on port {ports['app']}"
+    keep_executed(result.executed, executed_chapters)

@@ -14,8 +14,13 @@ from pathlib import Path
 import pytest
 
 from workshop import pipeline, settings
+from workshop.paths import ROOT
 
-FILES = [pipeline.PIPELINE_FILE, pipeline.DOCKER_EXECUTOR_FILE]
+FILES = [
+    pipeline.PIPELINE_FILE,
+    pipeline.DOCKER_EXECUTOR_FILE,
+    ROOT / "notebooks" / "ci" / "hardened.gitlab-ci.yml",
+]
 
 
 def broken_copy(tmp_path: Path, old: str, new: str, source: Path = pipeline.PIPELINE_FILE) -> Path:

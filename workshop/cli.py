@@ -294,10 +294,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
     """Measure the seed's image against the course's and print the table (a benchmark)."""
     import subprocess
 
-    from workshop import bench, load
+    import docker
 
+    from workshop import bench, bench_record, load
+
+    if args.record_last:
+        return _record_bench()
     conf = settings.load()
     try:
+        client = docker.from_env()
+        try:
+            engine = client.version().get("Version", "unknown")
+        finally:
+            client.close()
         result = bench.run_bench(
             conf, repeat=args.repeat, skip=args.skip or (), say=lambda line: console.print(line)
         )
@@ -308,14 +317,34 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if isinstance(error, load.LoadError):
             console.print("Hint: `--skip load` measures everything else.")
         return 1
+    except docker.errors.DockerException as error:
+        console.print(f"[red]FAIL[/red] no Docker engine answers: {error}")
+        console.print("Hint: `./course workshop engine` starts one.")
+        return 1
     rows = bench.make_rows(result.samples)
     verdicts = bench.check_targets(rows)
-    written = bench.write_results(rows, samples=result.samples)
+    facts = bench_record.run_facts(engine, args.repeat, list(args.skip or ()))
+    written = bench.write_results(rows, samples=result.samples, facts=facts)
     console.out(bench.render_markdown(rows, verdicts))
     for kind, path in written.items():
         console.print(f"{kind}: {path.relative_to(ROOT)}")
     if "plot" not in written:
         console.print("No plot: install matplotlib with `pip install -e '.\\[bench]'`.")
+    return _record_bench() if args.record else 0
+
+
+def _record_bench() -> int:
+    """Record the last benchmark run in benchmarks/results.json and README.md's table."""
+    from workshop import bench_record
+
+    try:
+        bench_record.record_last_run()
+    except bench_record.RecordError as error:
+        console.print(f"[red]FAIL[/red] {error}")
+        return 1
+    console.print(
+        f"recorded: {bench_record.RECORD.relative_to(ROOT)} and the table in README.md; commit both"
+    )
     return 0
 
 
@@ -469,6 +498,14 @@ def build_parser() -> argparse.ArgumentParser:
     ben.add_argument(
         "--skip", nargs="+", choices=["build", "stop", "redeploy", "load", "pipeline"],
         help="leave out these groups of metrics",
+    )  # fmt: skip
+    ben.add_argument(
+        "--record", action="store_true",
+        help="after measuring, write benchmarks/results.json and README.md's table from this run",
+    )  # fmt: skip
+    ben.add_argument(
+        "--record-last", action="store_true",
+        help="do not measure: record the last run in build/bench/ (as --record does)",
     )  # fmt: skip
     return parser
 

@@ -1,9 +1,16 @@
-"""How long a redeploy keeps users waiting, measured while it happens (chapter 08).
+"""How long a redeploy keeps users waiting, measured while it happens (chapters 08 and 09).
 
 A redeploy done the seed's way is three commands: ``docker stop``, ``docker rm``, ``docker run``.
 :func:`redeploy` starts the old container, then runs exactly those commands while another
 thread asks the app for its page every few milliseconds, and reports how long it took until
 the NEW container answered and the longest stretch during which nothing answered at all.
+
+With ``holder=`` it measures chapter 09's redeploy instead: the port is published by a
+*network holder*, a container that does nothing but own the network namespace (as a
+Kubernetes pod's "pause" container does), and each app container joins that namespace with
+``--network container:HOLDER``. The redeploy is the same three commands, but the port stays
+published and the app's address stays the same, so the engine sets up no network for the new
+container.
 """
 
 from __future__ import annotations
@@ -29,12 +36,23 @@ class Redeploy:
             redeploy (float, seconds): what a user polling the site would notice.
         old_exit_code: the old container's exit status; 137 means ``docker stop`` had to kill
             it (SIGKILL) after the grace period, 0 that it shut down by itself.
+        run_returned_seconds: from calling ``docker stop`` to ``docker run`` of the new
+            container returning (float, seconds): the commands' share of the downtime; the
+            rest is the new container starting up and its network becoming reachable.
     """
 
     stop_seconds: float
     new_answer_seconds: float
     longest_gap: float
     old_exit_code: int
+    run_returned_seconds: float = 0.0
+
+
+#: The image and command of the network holder: the base image both of the course's
+#: Dockerfiles start from, sleeping. ``--init`` puts Docker's tiny init process in front of
+#: ``sleep`` so that ``docker stop`` ends it at once (PID 1 ignores SIGTERM otherwise).
+HOLDER_IMAGE = "python:3.13-slim"
+HOLDER_COMMAND = ("sleep", "infinity")
 
 
 def _docker(*args: str) -> str:
@@ -44,9 +62,33 @@ def _docker(*args: str) -> str:
     return done.stdout.strip()
 
 
-def _run(image: str, name: str, port: int, label: str, env: dict[str, str]) -> None:
+def _run(
+    image: str, name: str, port: int, label: str, env: dict[str, str], holder: str | None = None
+) -> None:
     options = [arg for key, value in env.items() for arg in ("-e", f"{key}={value}")]
-    _docker("run", "-d", "--label", label, "--name", name, "-p", f"{port}:8080", *options, image)
+    network = ["--network", f"container:{holder}"] if holder else ["-p", f"{port}:8080"]
+    _docker("run", "-d", "--label", label, "--name", name, *network, *options, image)
+
+
+def run_holder(name: str, port: int, label: str, image: str = HOLDER_IMAGE) -> None:
+    """Start a network holder: a container that publishes ``port`` and runs nothing but sleep.
+
+    App containers started with ``--network container:NAME`` share its network namespace: they
+    listen on its 8080, which the holder publishes on the host's ``port``.
+
+    Args:
+        name: the holder's container name; must not exist yet.
+        port: free host TCP port to publish the namespace's 8080 on.
+        label: the workshop's label, ``key=value``.
+        image: an image with ``sleep`` (default :data:`HOLDER_IMAGE`, the course's base).
+
+    Raises:
+        RuntimeError: when ``docker run`` fails (name in use, port taken, no such image).
+    """
+    _docker(
+        "run", "-d", "--init", "--label", label, "--name", name, "-p", f"{port}:8080",
+        image, *HOLDER_COMMAND,
+    )  # fmt: skip
 
 
 def redeploy(
@@ -58,12 +100,13 @@ def redeploy(
     stop_timeout: int = 10,
     timeout: float = 60.0,
     interval: float = 0.02,
+    holder: str | None = None,
 ) -> Redeploy:
-    """Deploy ``image`` as container ``name``, then redeploy it the seed's way, measuring.
+    """Deploy ``image`` as container ``name``, then redeploy it with stop, rm and run, measuring.
 
     The old container greets the image's default name; the new one is started with
     ``-e NAME=new_name``, so its answers can be told apart from the old one's. The new
-    container is removed before returning.
+    container (and the holder, when there is one) is removed before returning.
 
     Args:
         image: the app's image (listens on 8080 in the container).
@@ -74,6 +117,10 @@ def redeploy(
         stop_timeout: seconds ``docker stop`` waits before SIGKILL (``-t``; Docker's default 10).
         timeout: seconds to wait for either container's first answer.
         interval: seconds between the poller's requests.
+        holder: None for the seed's redeploy, where each app container publishes ``port``
+            itself; or a container name (must not exist yet) for chapter 09's: a network
+            holder (:func:`run_holder`) publishes ``port`` and both app containers join its
+            network namespace.
 
     Returns:
         A :class:`Redeploy` (all times in seconds).
@@ -84,7 +131,14 @@ def redeploy(
     """
     url = f"http://127.0.0.1:{port}/"
     new_body = f"Happy birthday {new_name}"
-    _run(image, name, port, label, {})
+    if holder:
+        run_holder(holder, port, label)
+    try:
+        _run(image, name, port, label, {}, holder)
+    except RuntimeError:
+        if holder:  # ours; the name that made docker run fail is not
+            subprocess.run(["docker", "rm", "-f", holder], capture_output=True, check=False)
+        raise
     try:
         wait_for_body(url, timeout=timeout)
         answers: list[tuple[float, str]] = []
@@ -114,7 +168,8 @@ def redeploy(
         stopped = time.monotonic()
         exit_code = int(_docker("inspect", "-f", "{{.State.ExitCode}}", name))
         _docker("rm", name)
-        _run(image, name, port, label, {"NAME": new_name})
+        _run(image, name, port, label, {"NAME": new_name}, holder)
+        returned = time.monotonic()
         deadline = time.monotonic() + timeout
         while not any(body == new_body for _, body in answers):
             if time.monotonic() > deadline:
@@ -123,11 +178,20 @@ def redeploy(
         done.set()
         poller.join()
     finally:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+        subprocess.run(
+            ["docker", "rm", "-f", name, *([holder] if holder else [])],
+            capture_output=True, check=False,
+        )  # fmt: skip
     answers.sort()
     first_new = next(t for t, body in answers if body == new_body)
     times = [t for t, _ in answers if t <= first_new]
     before = [t for t in times if t <= started]
     points = [before[-1] if before else started] + [t for t in times if t > started]
     gap = max((b - a for a, b in zip(points, points[1:], strict=False)), default=0.0)
-    return Redeploy(stopped - started, first_new - started, gap, exit_code)
+    return Redeploy(
+        stop_seconds=stopped - started,
+        new_answer_seconds=first_new - started,
+        longest_gap=gap,
+        old_exit_code=exit_code,
+        run_returned_seconds=returned - started,
+    )
