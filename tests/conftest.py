@@ -44,6 +44,51 @@ def keep_executed(copy: Path, folder: Path) -> None:
     shutil.copy2(copy, folder / copy.name)
 
 
+def pipeline_test_variables(
+    test_settings: dict[str, str], container_suffix: str, image_suffix: str = ""
+) -> dict[str, str]:
+    """Pipeline variables for one test module: this run's label, its own names and a free port.
+
+    Args:
+        test_settings: the ``test_settings`` fixture's overrides.
+        container_suffix: appended to the run's container name (``"-pipeline"``).
+        image_suffix: appended to the run's image name ("" keeps the run's image name).
+
+    Returns:
+        ``IMAGE_NAME``, ``CONTAINER_NAME``, ``HOST_PORT`` and ``WORKSHOP_LABEL`` for
+        ``workshop.pipeline.run_pipeline``.
+    """
+    from workshop import pipeline, settings
+
+    conf = settings.load(
+        {
+            **test_settings,
+            "WORKSHOP_IMAGE_NAME": test_settings["WORKSHOP_IMAGE_NAME"] + image_suffix,
+            "WORKSHOP_CONTAINER_NAME": test_settings["WORKSHOP_CONTAINER_NAME"] + container_suffix,
+            "WORKSHOP_HOST_PORT": str(free_port()),
+        }
+    )
+    return pipeline.pipeline_variables(conf)
+
+
+def cli_env(variables: dict[str, str], name: str, port: str) -> dict[str, str]:
+    """Environment for a ``workshop`` command run with this test run's image, label and port.
+
+    Args:
+        variables: pipeline variables (:func:`pipeline_test_variables`): image name and label.
+        name: the container name the command is to use.
+        port: the host port (str) it is to publish on.
+    """
+    return {
+        **os.environ,
+        "WORKSHOP_IMAGE_NAME": variables["IMAGE_NAME"],
+        "WORKSHOP_CONTAINER_NAME": name,
+        "WORKSHOP_HOST_PORT": port,
+        "WORKSHOP_LABEL": variables["WORKSHOP_LABEL"],
+        "COLUMNS": "200",
+    }
+
+
 def free_port() -> int:
     """Return a TCP port that nothing listens on right now (chosen by the kernel)."""
     with socket.socket() as sock:

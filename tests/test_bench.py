@@ -161,3 +161,10 @@ def test_no_plot_without_the_two_metrics(tmp_path):
     pytest.importorskip("matplotlib")
     rows = bench.make_rows({"stop_s": {"seed": [10.0], "course": [0.2]}})
     assert bench.plot_results(rows, tmp_path / "bench.png") is None
+
+
+def test_a_median_and_its_range_share_one_unit():
+    rows = bench.make_rows({"stop_s": {"seed": [0.05, 0.11, 0.22], "course": [0.01, 0.02, 0.03]}})
+    text = bench.render_markdown(rows)
+    assert "| 0.11 s (0.05 s–0.22 s) |" in text
+    assert "| 20.0 ms (10.0 ms–30.0 ms) |" in text

@@ -8,11 +8,12 @@ a free host port, and everything it makes is removed at the end, by name and lab
 from __future__ import annotations
 
 import subprocess
+import sys
 
 import pytest
 
-from tests.conftest import free_port
-from workshop import pipeline, settings
+from tests.conftest import cli_env, free_port, pipeline_test_variables
+from workshop import explain, pipeline, settings
 from workshop.http import wait_for_body
 
 pytestmark = pytest.mark.docker
@@ -22,15 +23,7 @@ FILE = "notebooks/ci/hardened.gitlab-ci.yml"
 
 @pytest.fixture(scope="module")
 def variables(test_settings) -> dict[str, str]:
-    conf = settings.load(
-        {
-            **test_settings,
-            "WORKSHOP_IMAGE_NAME": test_settings["WORKSHOP_IMAGE_NAME"] + "-hardened",
-            "WORKSHOP_CONTAINER_NAME": test_settings["WORKSHOP_CONTAINER_NAME"] + "-hardened",
-            "WORKSHOP_HOST_PORT": str(free_port()),
-        }
-    )
-    return pipeline.pipeline_variables(conf)
+    return pipeline_test_variables(test_settings, "-hardened", image_suffix="-hardened")
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +83,8 @@ def test_first_deploy_starts_the_holder_and_the_app_behind_it(deploys, docker_cl
     assert results[0].ok, results[0].output[-3000:]
     assert results[0].jobs == {"build": "PASS", "smoke_test": "PASS", "deploy": "PASS"}
     first = snapshots[0]
+    # No holder yet: docker start says so, and the job makes one.
+    assert f"No such container: {variables['CONTAINER_NAME']}-net" in results[0].logs["deploy"]
     holder = docker_client.containers.get(first["holder"])
     # The holder publishes the port; the app container has none of its own and shares the
     # holder's network namespace.
@@ -106,6 +101,7 @@ def test_redeploy_replaces_the_app_and_keeps_the_holder(deploys, variables):
     results, snapshots = deploys
     assert len(results) == 2 and results[1].ok, results[-1].output[-3000:]
     first, second = snapshots
+    assert "No such container" not in results[1].logs["deploy"]
     assert second["holder"] == first["holder"]
     assert second["app"] != first["app"]
     assert second["image"] == f"{variables['IMAGE_NAME']}:{second['sha']}"
@@ -114,16 +110,58 @@ def test_redeploy_replaces_the_app_and_keeps_the_holder(deploys, variables):
     )
 
 
+def test_the_plain_pipeline_refuses_to_deploy_behind_a_holder(deploys, docker_client, variables):
+    """It would stop the app, then fail on the port the holder keeps: the command says so first."""
+    results, snapshots = deploys
+    assert len(snapshots) == 2, "the deploys before this test failed"
+    name, port = variables["CONTAINER_NAME"], variables["HOST_PORT"]
+    done = subprocess.run(
+        [sys.executable, "-m", "workshop", "pipeline"],
+        capture_output=True, text=True, env=cli_env(variables, name, port), check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert f"docker rm -f {name} {name}-net" in done.stdout
+    assert docker_client.containers.get(name).id == snapshots[-1]["app"]
+
+
+def test_a_stopped_holder_is_started_again_by_the_next_deploy(deploys, docker_client, variables):
+    """A stopped holder keeps its port binding: the deploy checks that, then starts it.
+
+    Run through the command line's ``--file``, in the command's own throwaway clone.
+    """
+    results, snapshots = deploys
+    assert len(snapshots) == 2, "the deploys before this test failed"
+    holder = docker_client.containers.get(snapshots[-1]["holder"])
+    holder.stop(timeout=5)
+    name, port = variables["CONTAINER_NAME"], variables["HOST_PORT"]
+    done = subprocess.run(
+        [sys.executable, "-m", "workshop", "pipeline", "--file", FILE],
+        capture_output=True, text=True, env=cli_env(variables, name, port), check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    holder.reload()
+    assert holder.status == "running"
+    app = docker_client.containers.get(variables["CONTAINER_NAME"])
+    assert app.attrs["HostConfig"]["NetworkMode"] == f"container:{holder.id}"
+    assert wait_for_body(f"http://localhost:{variables['HOST_PORT']}/", timeout=10) == (
+        "Happy birthday Martin"
+    )
+
+
 def test_a_holder_on_another_port_stops_the_deploy(deploys, docker_client, variables, clone):
     results, snapshots = deploys
     assert len(snapshots) == 2, "the deploys before this test failed"
+    running_app = docker_client.containers.get(variables["CONTAINER_NAME"]).id
     moved = {**variables, "HOST_PORT": str(free_port())}
     result = pipeline.run_pipeline(clone, moved, jobs=["deploy"], file=FILE)
     assert not result.ok
     assert f"not port {moved['HOST_PORT']}" in result.logs["deploy"]
+    assert [entry.id for entry in explain.diagnose(result.logs["deploy"])][:1] == [
+        "holder-port-mismatch"
+    ]
     # It failed before touching anything: the same holder and app, still answering.
     assert docker_client.containers.get(snapshots[-1]["holder"]).status == "running"
-    assert docker_client.containers.get(variables["CONTAINER_NAME"]).id == snapshots[-1]["app"]
+    assert docker_client.containers.get(variables["CONTAINER_NAME"]).id == running_app
     assert wait_for_body(f"http://localhost:{variables['HOST_PORT']}/", timeout=10) == (
         "Happy birthday Martin"
     )

@@ -14,7 +14,7 @@ import sys
 import docker.errors
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import cli_env, free_port, pipeline_test_variables
 from workshop import pipeline, settings
 from workshop.http import get, wait_for_body
 
@@ -24,14 +24,7 @@ pytestmark = pytest.mark.docker
 @pytest.fixture(scope="module")
 def variables(test_settings) -> dict[str, str]:
     """Pipeline variables for this module: the run's label and names, a port of its own."""
-    conf = settings.load(
-        {
-            **test_settings,
-            "WORKSHOP_CONTAINER_NAME": test_settings["WORKSHOP_CONTAINER_NAME"] + "-pipeline",
-            "WORKSHOP_HOST_PORT": str(free_port()),
-        }
-    )
-    return pipeline.pipeline_variables(conf)
+    return pipeline_test_variables(test_settings, "-pipeline")
 
 
 @pytest.fixture(scope="module")
@@ -123,18 +116,6 @@ def test_without_or_true_the_first_deploy_fails_at_cleanup(docker_client, variab
     assert "docker load" not in result.logs["deploy"]  # the job stopped at the clean-up
     with pytest.raises(docker.errors.NotFound):
         docker_client.containers.get(fresh["CONTAINER_NAME"])
-
-
-def cli_env(variables: dict[str, str], name: str, port: str) -> dict[str, str]:
-    """Environment for a ``workshop`` command run with this test run's image, label and port."""
-    return {
-        **os.environ,
-        "WORKSHOP_IMAGE_NAME": variables["IMAGE_NAME"],
-        "WORKSHOP_CONTAINER_NAME": name,
-        "WORKSHOP_HOST_PORT": port,
-        "WORKSHOP_LABEL": variables["WORKSHOP_LABEL"],
-        "COLUMNS": "200",
-    }
 
 
 def test_deploy_command_deploys_through_the_pipeline(docker_client, variables):

@@ -193,3 +193,14 @@ def test_a_container_name_that_leaves_the_folder_is_refused(name):
     """The clone is wiped before each run: ``..`` must never point it at the repository."""
     with pytest.raises(ValueError, match="not a valid container name"):
         pipeline.clone_folder(settings.load({"WORKSHOP_CONTAINER_NAME": name}))
+
+
+@pytest.mark.parametrize("file", ["nope.gitlab-ci.yml", "/etc/passwd"])
+def test_pipeline_command_refuses_a_file_outside_the_repository(file):
+    done = subprocess.run(
+        [sys.executable, "-m", "workshop", "pipeline", "--file", file],
+        capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"}, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert f"FAIL {file}: no such pipeline file in the repository" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr

@@ -54,29 +54,51 @@ def run_facts(engine_version: str, repeat: int, skipped: list[str]) -> dict:
     }
 
 
-def render_block(record: dict) -> str:
-    """README.md's results section for ``record``: where it was measured, then the table.
+def render_text(run: dict) -> str:
+    """A run as text: one line saying where and how it was measured, then its table.
 
     Args:
-        record: a dict with ``facts`` (see :func:`run_facts`) and ``results`` (results.json's
-            list of objects).
+        run: a dict with ``facts`` (see :func:`run_facts`) and ``results`` (results.json's
+            list of objects), as :func:`last_run` and :func:`recorded_run` return.
 
     Returns:
-        Markdown text, from :data:`START` to :data:`END` inclusive, ending in a newline.
+        Markdown text ending in a newline.
     """
-    facts = record["facts"]
-    rows = bench.rows_from_json(record["results"])
+    facts = run["facts"]
+    rows = bench.rows_from_json(run["results"])
     skipped = ", ".join(facts["skipped"]) or "none"
-    lines = [
-        START,
+    return (
         f"Measured {facts['measured_at']} on {facts['cpus']} cores, Linux {facts['kernel']}, "
         f"Docker engine {facts['engine']}; {facts['repeat']} samples per metric and side; "
-        f"groups skipped: {skipped}.",
-        "",
-        bench.render_markdown(rows, bench.check_targets(rows)).rstrip("\n"),
-        END,
-    ]
-    return "\n".join(lines) + "\n"
+        f"groups skipped: {skipped}.\n\n" + bench.render_markdown(rows, bench.check_targets(rows))
+    )
+
+
+def render_block(run: dict) -> str:
+    """README.md's results block for ``run``: :func:`render_text` between START and END."""
+    return f"{START}\n{render_text(run)}{END}\n"
+
+
+def last_run(out_dir: Path = bench.OUT_DIR) -> dict | None:
+    """The last run in ``out_dir`` as ``{"facts": ..., "results": [...]}``; None if there is none.
+
+    A run written before facts were recorded has none: it counts as no run.
+    """
+    try:
+        results = json.loads((out_dir / "results.json").read_text(encoding="utf-8"))
+        facts = json.loads((out_dir / "facts.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    return {"facts": facts, "results": results}
+
+
+def recorded_run(record: Path = RECORD) -> dict:
+    """The committed record README.md quotes, as :func:`last_run` returns a run.
+
+    Raises:
+        FileNotFoundError: when the record is missing.
+    """
+    return json.loads(record.read_text(encoding="utf-8"))
 
 
 def replace_block(text: str, block: str) -> str:
@@ -116,15 +138,11 @@ def record_last_run(
         RecordError: when the run's files are missing (no run yet) or README lacks the markers;
             nothing is written then.
     """
-    try:
-        results = json.loads((out_dir / "results.json").read_text(encoding="utf-8"))
-        facts = json.loads((out_dir / "facts.json").read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
+    data = last_run(out_dir)
+    if data is None:
         raise RecordError(
-            f"no benchmark run to record ({error.filename} is missing): run "
-            "`./course workshop bench --record`"
-        ) from None
-    data = {"facts": facts, "results": results}
+            f"no benchmark run to record in {out_dir}: run `./course workshop bench --record`"
+        )
     text = replace_block(readme.read_text(encoding="utf-8"), render_block(data))
     record.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     readme.write_text(text, encoding="utf-8")

@@ -40,7 +40,7 @@ from workshop import images, settings
 from workshop.paths import ROOT
 
 IMAGES_TAR = "images.tar"
-#: The pinned gitlab-ci-local with its node modules (the local pipeline, chapters 03-04).
+#: The pinned gitlab-ci-local with its node modules (the local pipeline: chapters 03, 04, 08, 09).
 TOOLS_TAR = "gitlab-ci-local.tar.gz"
 TOOLS_DIR = ROOT / "tools" / "gitlab-ci-local"
 WHEELS = "wheels"

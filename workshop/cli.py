@@ -269,15 +269,31 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_pipeline(args: argparse.Namespace) -> int:
-    """Run .gitlab-ci.yml with gitlab-ci-local in a throwaway clone, build/pipeline/CONTAINER."""
+    """Run a pipeline file with gitlab-ci-local in a throwaway clone, build/pipeline/CONTAINER."""
+    from pathlib import Path
+
     from workshop import deploy, pipeline
 
     conf = settings.load()
+    file = Path(args.file)
+    if file.is_absolute() or not (ROOT / file).is_file():
+        console.print(
+            f"[red]FAIL[/red] {args.file}: no such pipeline file in the repository. Hint: give "
+            "a path relative to the repository's top folder, e.g. "
+            "notebooks/ci/hardened.gitlab-ci.yml"
+        )
+        return 1
     try:
         deploy.refuse_foreign_container(conf)
+        if file == Path(".gitlab-ci.yml"):
+            deploy.refuse_behind_a_holder(conf)
         clone = pipeline.throwaway_clone(pipeline.clone_folder(conf))
         result = pipeline.run_pipeline(
-            clone, pipeline.pipeline_variables(conf, args.name), jobs=args.job, echo=True
+            clone,
+            pipeline.pipeline_variables(conf, args.name),
+            jobs=args.job,
+            file=str(file),
+            echo=True,
         )
     except (pipeline.ToolMissing, RuntimeError, ValueError) as error:  # DeployError: RuntimeError
         console.print(f"[red]FAIL[/red] {error}")
@@ -488,6 +504,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pipe.add_argument("--name", help="pass NAME to the container (default: the image's Martin)")
     pipe.add_argument("--job", nargs="+", help="run only these jobs, e.g. --job build")
+    pipe.add_argument(
+        "--file", default=".gitlab-ci.yml",
+        help="the pipeline file, relative to the repository (chapter 09's: "
+        "notebooks/ci/hardened.gitlab-ci.yml)",
+    )  # fmt: skip
     web = add("site", cmd_site, "Build the course website (build/site) from the executed chapters.")
     web.add_argument("--executed", default="build/notebooks", help="executed copies' folder")
     web.add_argument("--out", default="build/site", help="the site's folder (rebuilt each time)")

@@ -117,6 +117,41 @@ def refuse_foreign_container(settings: Settings) -> None:
         )
 
 
+def refuse_behind_a_holder(settings: Settings) -> None:
+    """Stop the plain pipeline where chapter 09's hardened pipeline has deployed.
+
+    The hardened pipeline publishes the port from a network holder, ``CONTAINER_NAME-net``,
+    that outlives its deploys. The plain pipeline (``.gitlab-ci.yml``) would stop and remove
+    the app behind it and then fail with "port is already allocated", leaving nothing that
+    answers; this check says so before anything is touched.
+
+    Args:
+        settings: the container name and the workshop's label in force.
+
+    Raises:
+        DeployError: when a holder of that name with the workshop's label exists; the message
+            gives both ways on.
+    """
+    holder = f"{settings.container_name}-net"
+    client = docker.from_env()
+    try:
+        try:
+            container = client.containers.get(holder)
+        except docker.errors.NotFound:
+            return
+    finally:
+        client.close()
+    key, _, value = settings.label.partition("=")
+    if container.labels.get(key) == value:
+        raise DeployError(
+            f"{holder} exists: chapter 09's hardened pipeline deployed {settings.container_name} "
+            "behind this network holder, which keeps the port. The plain pipeline would stop the "
+            "app, then fail with 'port is already allocated'. Either run the hardened pipeline "
+            "(./course workshop pipeline --file notebooks/ci/hardened.gitlab-ci.yml) or remove "
+            f"both first: docker rm -f {settings.container_name} {holder}"
+        )
+
+
 def deploy_with_pipeline(settings: Settings, timeout: float = 60.0) -> str:
     """Deploy by running the course's real pipeline, ``.gitlab-ci.yml``, on this machine.
 
@@ -135,12 +170,14 @@ def deploy_with_pipeline(settings: Settings, timeout: float = 60.0) -> str:
         The app's HTTP body (str), e.g. ``"Happy birthday Martin"``.
 
     Raises:
-        DeployError: when the name belongs to a foreign container, gitlab-ci-local is missing,
+        DeployError: when the name belongs to a foreign container, chapter 09's network holder
+            for that name exists (:func:`refuse_behind_a_holder`), gitlab-ci-local is missing,
             a job fails (the message quotes the end of its log), or the app does not answer.
     """
     from workshop import pipeline
 
     refuse_foreign_container(settings)
+    refuse_behind_a_holder(settings)
     try:
         clone = pipeline.throwaway_clone(pipeline.clone_folder(settings))
         result = pipeline.run_pipeline(clone, pipeline.pipeline_variables(settings))

@@ -466,7 +466,10 @@ def check_tool(ctx: Context, tool: str) -> Check:
         "gitlab-ci-local": "python -m workshop prepare installs the pinned copy (needs node, npm)",
     }
     return Check(
-        tool, WARNING, "not found: the local pipeline (chapters 03-04) needs it", fixes[tool]
+        tool,
+        WARNING,
+        "not found: the local pipeline (chapters 03, 04, 08 and 09) needs it",
+        fixes[tool],
     )
 
 

@@ -39,6 +39,12 @@ class Redeploy:
         run_returned_seconds: from calling ``docker stop`` to ``docker run`` of the new
             container returning (float, seconds): the commands' share of the downtime; the
             rest is the new container starting up and its network becoming reachable.
+        longest_wait: the longest time one request sent during the redeploy waited for the
+            new container's answer (float, seconds). Near a second when requests were held
+            back until the host's kernel learned the new container's address (ARP).
+        turned_away: how many requests sent after ``docker run`` was called, and before the
+            new container's first answer, failed at once or timed out (refused, reset,
+            empty reply): what a client sees while nothing listens yet.
     """
 
     stop_seconds: float
@@ -46,6 +52,8 @@ class Redeploy:
     longest_gap: float
     old_exit_code: int
     run_returned_seconds: float = 0.0
+    longest_wait: float = 0.0
+    turned_away: int = 0
 
 
 #: The image and command of the network holder: the base image both of the course's
@@ -142,15 +150,20 @@ def redeploy(
     try:
         wait_for_body(url, timeout=timeout)
         answers: list[tuple[float, str]] = []
+        requests: list[tuple[float, float, bool]] = []  # (sent, ended, answered by the new one)
         done = threading.Event()
 
         def ask() -> None:
+            sent = time.monotonic()
             try:
                 status, body = get(url, timeout=2.0)
-                if status == 200:
-                    answers.append((time.monotonic(), body))
             except (OSError, http.client.HTTPException):
-                pass  # refused, reset, timed out, or cut short: none of them is a 200
+                # refused, reset, timed out, or cut short: none of them is a 200
+                requests.append((sent, time.monotonic(), False))
+                return
+            if status == 200:
+                answers.append((time.monotonic(), body))
+            requests.append((sent, time.monotonic(), status == 200 and body == new_body))
 
         def poll() -> None:
             # A new request every ``interval``, each in its own thread: while the new
@@ -168,6 +181,7 @@ def redeploy(
         stopped = time.monotonic()
         exit_code = int(_docker("inspect", "-f", "{{.State.ExitCode}}", name))
         _docker("rm", name)
+        run_called = time.monotonic()
         _run(image, name, port, label, {"NAME": new_name}, holder)
         returned = time.monotonic()
         deadline = time.monotonic() + timeout
@@ -188,10 +202,14 @@ def redeploy(
     before = [t for t in times if t <= started]
     points = [before[-1] if before else started] + [t for t in times if t > started]
     gap = max((b - a for a, b in zip(points, points[1:], strict=False)), default=0.0)
+    waits = [ended - sent for sent, ended, new in requests if new and sent <= first_new]
+    failed = [sent for sent, _, new in requests if not new and run_called <= sent <= first_new]
     return Redeploy(
         stop_seconds=stopped - started,
         new_answer_seconds=first_new - started,
         longest_gap=gap,
         old_exit_code=exit_code,
         run_returned_seconds=returned - started,
+        longest_wait=max(waits, default=0.0),
+        turned_away=len(failed),
     )
