@@ -349,7 +349,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     for kind, path in written.items():
         console.print(f"{kind}: {path.relative_to(ROOT)}")
     if "plot" not in written:
-        console.print("No plot: install matplotlib with `pip install -e '.\\[bench]'`.")
+        console.print("No plot: matplotlib is missing (`./course workshop bench` installs it).")
     return _record_bench() if args.record else 0
 
 
