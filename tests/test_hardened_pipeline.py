@@ -15,6 +15,7 @@ import pytest
 from tests.conftest import cli_env, free_port, pipeline_test_variables
 from workshop import explain, pipeline, settings
 from workshop.http import wait_for_body
+from workshop.paths import ROOT
 
 pytestmark = pytest.mark.docker
 
@@ -43,19 +44,34 @@ def commit(repo, message: str) -> str:
 
 @pytest.fixture(scope="module")
 def deploys(docker_client, variables, clone):
-    """Two pipeline runs, on two commits: a first deploy and a redeploy.
+    """Two pipeline runs on two commits: a first deploy and a redeploy.
 
-    Yields (results, snapshots): each snapshot is the holder's and the app container's id and
-    the app's image after that run.
+    The first runs in this module's clone, on a commit of its own; the second through the
+    command line's ``--file``, in the command's own clone of the repository's HEAD. Yields
+    (runs, snapshots): each run is ``{"ok": bool, "output": str, "jobs": dict}``, each snapshot
+    the commit, the holder's and the app container's ids and the app's image after that run.
     """
     name, holder = variables["CONTAINER_NAME"], variables["CONTAINER_NAME"] + "-net"
-    results, snapshots = [], []
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short=8", "HEAD"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    runs, snapshots = [], []
     try:
         for run in range(2):
-            sha = commit(clone, f"release {run}")
-            result = pipeline.run_pipeline(clone, variables, file=FILE)
-            results.append(result)
-            if not result.ok:
+            if run == 0:
+                sha = commit(clone, "release 0")
+                result = pipeline.run_pipeline(clone, variables, file=FILE)
+                runs.append({"ok": result.ok, "output": result.output, "jobs": result.jobs})
+            else:
+                sha = head
+                done = subprocess.run(
+                    [sys.executable, "-m", "workshop", "pipeline", "--file", FILE],
+                    capture_output=True, text=True, check=False,
+                    env=cli_env(variables, name, variables["HOST_PORT"]),
+                )  # fmt: skip
+                runs.append({"ok": done.returncode == 0, "output": done.stdout + done.stderr})
+            if not runs[-1]["ok"]:
                 break
             app = docker_client.containers.get(name)
             snapshots.append(
@@ -67,7 +83,7 @@ def deploys(docker_client, variables, clone):
                     "network_mode": app.attrs["HostConfig"]["NetworkMode"],
                 }
             )
-        yield results, snapshots
+        yield runs, snapshots
     finally:
         key, _, value = variables["WORKSHOP_LABEL"].partition("=")
         for container in docker_client.containers.list(all=True, filters={"label": key}):
@@ -79,12 +95,12 @@ def deploys(docker_client, variables, clone):
 
 
 def test_first_deploy_starts_the_holder_and_the_app_behind_it(deploys, docker_client, variables):
-    results, snapshots = deploys
-    assert results[0].ok, results[0].output[-3000:]
-    assert results[0].jobs == {"build": "PASS", "smoke_test": "PASS", "deploy": "PASS"}
+    runs, snapshots = deploys
+    assert runs[0]["ok"], runs[0]["output"][-3000:]
+    assert runs[0]["jobs"] == {"build": "PASS", "smoke_test": "PASS", "deploy": "PASS"}
     first = snapshots[0]
     # No holder yet: docker start says so, and the job makes one.
-    assert f"No such container: {variables['CONTAINER_NAME']}-net" in results[0].logs["deploy"]
+    assert f"No such container: {variables['CONTAINER_NAME']}-net" in runs[0]["output"]
     holder = docker_client.containers.get(first["holder"])
     # The holder publishes the port; the app container has none of its own and shares the
     # holder's network namespace.
@@ -98,10 +114,10 @@ def test_first_deploy_starts_the_holder_and_the_app_behind_it(deploys, docker_cl
 
 
 def test_redeploy_replaces_the_app_and_keeps_the_holder(deploys, variables):
-    results, snapshots = deploys
-    assert len(results) == 2 and results[1].ok, results[-1].output[-3000:]
+    runs, snapshots = deploys
+    assert len(runs) == 2 and runs[1]["ok"], runs[-1]["output"][-3000:]
     first, second = snapshots
-    assert "No such container" not in results[1].logs["deploy"]
+    assert "No such container" not in runs[1]["output"]
     assert second["holder"] == first["holder"]
     assert second["app"] != first["app"]
     assert second["image"] == f"{variables['IMAGE_NAME']}:{second['sha']}"
@@ -112,7 +128,7 @@ def test_redeploy_replaces_the_app_and_keeps_the_holder(deploys, variables):
 
 def test_the_plain_pipeline_refuses_to_deploy_behind_a_holder(deploys, docker_client, variables):
     """It would stop the app, then fail on the port the holder keeps: the command says so first."""
-    results, snapshots = deploys
+    runs, snapshots = deploys
     assert len(snapshots) == 2, "the deploys before this test failed"
     name, port = variables["CONTAINER_NAME"], variables["HOST_PORT"]
     done = subprocess.run(
@@ -124,21 +140,16 @@ def test_the_plain_pipeline_refuses_to_deploy_behind_a_holder(deploys, docker_cl
     assert docker_client.containers.get(name).id == snapshots[-1]["app"]
 
 
-def test_a_stopped_holder_is_started_again_by_the_next_deploy(deploys, docker_client, variables):
-    """A stopped holder keeps its port binding: the deploy checks that, then starts it.
-
-    Run through the command line's ``--file``, in the command's own throwaway clone.
-    """
-    results, snapshots = deploys
+def test_a_stopped_holder_is_started_again_by_the_next_deploy(
+    deploys, docker_client, variables, clone
+):
+    """A stopped holder keeps its port binding: the deploy checks that, then starts it."""
+    runs, snapshots = deploys
     assert len(snapshots) == 2, "the deploys before this test failed"
     holder = docker_client.containers.get(snapshots[-1]["holder"])
     holder.stop(timeout=5)
-    name, port = variables["CONTAINER_NAME"], variables["HOST_PORT"]
-    done = subprocess.run(
-        [sys.executable, "-m", "workshop", "pipeline", "--file", FILE],
-        capture_output=True, text=True, env=cli_env(variables, name, port), check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = pipeline.run_pipeline(clone, variables, jobs=["deploy"], file=FILE)
+    assert result.ok, result.output[-3000:]
     holder.reload()
     assert holder.status == "running"
     app = docker_client.containers.get(variables["CONTAINER_NAME"])
@@ -149,7 +160,7 @@ def test_a_stopped_holder_is_started_again_by_the_next_deploy(deploys, docker_cl
 
 
 def test_a_holder_on_another_port_stops_the_deploy(deploys, docker_client, variables, clone):
-    results, snapshots = deploys
+    runs, snapshots = deploys
     assert len(snapshots) == 2, "the deploys before this test failed"
     running_app = docker_client.containers.get(variables["CONTAINER_NAME"]).id
     moved = {**variables, "HOST_PORT": str(free_port())}

@@ -69,7 +69,8 @@ def render_text(run: dict) -> str:
     skipped = ", ".join(facts["skipped"]) or "none"
     return (
         f"Measured {facts['measured_at']} on {facts['cpus']} cores, Linux {facts['kernel']}, "
-        f"Docker engine {facts['engine']}; {facts['repeat']} samples per metric and side; "
+        f"Docker engine {facts['engine']}; samples per metric and side: {facts['repeat']} "
+        f"(the load test: at least {bench.LOAD_SAMPLES}); "
         f"groups skipped: {skipped}.\n\n" + bench.render_markdown(rows, bench.check_targets(rows))
     )
 
