@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -29,17 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import docker  # noqa: E402 - after the path is set
 
 from workshop import pipeline  # noqa: E402
+from workshop.ports import free_port  # noqa: E402
 from workshop.settings import LABEL  # noqa: E402
 
 OURS_BUILD = 'docker build --label "$WORKSHOP_LABEL" -t "$IMAGE_NAME" .'
 SEED_BUILD = OURS_BUILD.replace(" .", " -f notebooks/seed/Dockerfile app")
-
-
-def free_port() -> int:
-    """Return a TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("", 0))
-        return sock.getsockname()[1]
 
 
 def measure(variant: str, clone: Path, variables: dict[str, str]) -> dict[str, float]:

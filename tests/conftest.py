@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from pathlib import Path
 
 import docker
 import pytest
 
 from workshop import engine, images
+from workshop.ports import free_port
 from workshop.settings import LABEL
 
 #: Names of this run's Docker objects start with these; the pid keeps parallel runs apart.
@@ -87,13 +87,6 @@ def cli_env(variables: dict[str, str], name: str, port: str) -> dict[str, str]:
         "WORKSHOP_LABEL": variables["WORKSHOP_LABEL"],
         "COLUMNS": "200",
     }
-
-
-def free_port() -> int:
-    """Return a TCP port that nothing listens on right now (chosen by the kernel)."""
-    with socket.socket() as sock:
-        sock.bind(("", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -73,3 +73,30 @@ def test_a_publishing_container_is_named_and_can_be_allowed(docker_client, test_
     finally:
         container.remove(force=True)
     assert ports.check(port, client=docker_client) == []
+
+
+def test_free_port_is_below_the_kernels_ephemeral_range_and_bindable():
+    low = ports._ephemeral_low()
+    for _ in range(20):
+        port = ports.free_port()
+        assert ports.FREE_PORT_LOW <= port < low
+        with socket.socket() as sock:
+            sock.bind(("", port))  # nothing uses it
+
+
+def test_free_port_skips_a_port_in_use(monkeypatch):
+    with socket.socket() as held:
+        held.bind(("", ports.free_port()))
+        held.listen()
+        taken = held.getsockname()[1]
+        other = ports.free_port()
+        draws = iter([taken, other])
+        monkeypatch.setattr(ports.random, "randrange", lambda a, b: next(draws))
+        assert ports.free_port() == other
+
+
+def test_free_port_falls_back_to_the_kernel_when_there_is_no_room(monkeypatch):
+    monkeypatch.setattr(ports, "_ephemeral_low", lambda: ports.FREE_PORT_LOW + 10)
+    port = ports.free_port()
+    with socket.socket() as sock:
+        sock.bind(("", port))

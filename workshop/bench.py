@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import time
@@ -35,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from workshop.paths import BUILD, ROOT
+from workshop.ports import free_port
 from workshop.settings import Settings
 
 #: Where the results go.
@@ -487,13 +487,6 @@ GROUPS = {
     "pipeline": ["pipeline_redeploy_s"],
     "load": ["requests_per_s", "p99_latency_s"],
 }
-
-
-def free_port() -> int:
-    """Return a TCP port nothing listens on right now (chosen by the kernel)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

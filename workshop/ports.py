@@ -11,12 +11,15 @@ Command line (exit status 0 when the port is free for us, 1 when it is held, 2 o
 from __future__ import annotations
 
 import argparse
+import errno
+import random
 import re
 import shutil
 import socket
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import docker
 import docker.errors
@@ -60,8 +63,62 @@ class Holder:
         )
 
 
-def free_port() -> int:
-    """Return a TCP port that nothing listens on right now (chosen by the kernel)."""
+#: The lowest port :func:`free_port` picks: above the well-known and commonly configured ports.
+FREE_PORT_LOW = 20000
+#: Where Linux keeps the range of ports it hands out to outgoing connections by itself.
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def _ephemeral_low() -> int:
+    """The first port of the kernel's ephemeral range (32768 when it cannot be read)."""
+    try:
+        return int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _unused(port: int) -> bool:
+    """True when no socket uses ``port`` on any IPv4 or IPv6 address (a test bind succeeds)."""
+    families = [(socket.AF_INET, "")]
+    if socket.has_ipv6:
+        families.append((socket.AF_INET6, "::"))
+    for family, address in families:
+        try:
+            with socket.socket(family, socket.SOCK_STREAM) as sock:
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                sock.bind((address, port))
+        except OSError as error:
+            if family == socket.AF_INET6 and error.errno == errno.EADDRNOTAVAIL:
+                continue  # no IPv6 on this machine
+            return False
+    return True
+
+
+def free_port(attempts: int = 200) -> int:
+    """Return a TCP port that nothing uses now and that the kernel never hands out by itself.
+
+    A port the kernel chose (bind to port 0) lies in its ephemeral range, the range it also
+    takes source ports of outgoing connections from: between choosing such a port and using
+    it, any connection on the machine (a Jupyter kernel's, a test's HTTP client's) may be
+    given it, and the server that wanted it then fails with "Address already in use". So the
+    port is drawn at random from below that range (``ip_local_port_range`` in
+    ``/proc/sys/net/ipv4``; 32768-60999 by default on Linux), from :data:`FREE_PORT_LOW` up,
+    and kept only if binding it on every address works right now.
+
+    Args:
+        attempts: random ports to try before falling back to one the kernel chooses.
+
+    Returns:
+        A TCP port number (int); from the ephemeral range only when no port below it was free
+        or the range starts too low to leave room.
+    """
+    high = _ephemeral_low()
+    if high - FREE_PORT_LOW > attempts:
+        for _ in range(attempts):
+            port = random.randrange(FREE_PORT_LOW, high)
+            if _unused(port):
+                return port
     with socket.socket() as sock:
         sock.bind(("", 0))
         return sock.getsockname()[1]

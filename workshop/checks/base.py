@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import docker
 import docker.errors
 
+from workshop.ports import free_port as free_port  # the checks' port picker, re-exported
 from workshop.settings import Settings
 
 
@@ -48,13 +48,6 @@ def failed(criterion: str, hint: str) -> Result:
 def judge(ok: bool, criterion: str, hint: str) -> Result:
     """Return a Result that passes when ``ok`` and otherwise fails with ``hint``."""
     return Result(ok, criterion, "" if ok else hint)
-
-
-def free_port() -> int:
-    """Return a TCP port that nothing listens on right now (chosen by the kernel)."""
-    with socket.socket() as sock:
-        sock.bind(("", 0))
-        return sock.getsockname()[1]
 
 
 def last_lines(text: str, count: int = 3) -> str:
