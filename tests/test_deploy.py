@@ -36,12 +36,16 @@ def test_deploy_answers_and_redeploy_replaces_the_container(docker_client, test_
     second.remove(force=True)
 
 
-def test_foreign_container_with_the_same_name_survives(docker_client, test_settings):
-    """A container the workshop did not create is never removed, and the learner is told why."""
+@pytest.mark.parametrize("command", ["deploy", "pipeline"])
+def test_foreign_container_with_the_same_name_survives(docker_client, test_settings, command):
+    """A container the workshop did not create is never removed, and the learner is told why.
+
+    Both commands run the pipeline, whose deploy job removes any container of that name.
+    """
     name = test_settings["WORKSHOP_CONTAINER_NAME"] + "-foreign"
     foreign = docker_client.containers.create("python:3.13-slim", name=name)
     try:
-        done = run_cli("deploy", env={**test_settings, "WORKSHOP_CONTAINER_NAME": name})
+        done = run_cli(command, env={**test_settings, "WORKSHOP_CONTAINER_NAME": name})
         assert done.returncode == 1
         assert "did not create" in done.stdout
         assert "Traceback" not in done.stdout + done.stderr

@@ -87,6 +87,19 @@ def deploy(settings: Settings, timeout: float = 60.0) -> str:
         client.close()
 
 
+def _carries_label(name: str, label: str) -> bool | None:
+    """Whether container ``name`` carries ``label`` (``key=value``); None when there is none."""
+    client = docker.from_env()
+    try:
+        container = client.containers.get(name)
+    except docker.errors.NotFound:
+        return None
+    finally:
+        client.close()
+    key, _, value = label.partition("=")
+    return container.labels.get(key) == value
+
+
 def refuse_foreign_container(settings: Settings) -> None:
     """Stop a pipeline run before its clean-up could remove a container the workshop did not make.
 
@@ -100,16 +113,7 @@ def refuse_foreign_container(settings: Settings) -> None:
     Raises:
         DeployError: when such a foreign container exists; the message says what to do.
     """
-    client = docker.from_env()
-    try:
-        try:
-            container = client.containers.get(settings.container_name)
-        except docker.errors.NotFound:
-            return
-    finally:
-        client.close()
-    key, _, value = settings.label.partition("=")
-    if container.labels.get(key) != value:
+    if _carries_label(settings.container_name, settings.label) is False:
         raise DeployError(
             f"A container named {settings.container_name!r} exists that the workshop did not "
             "create, so it is left alone. Remove or rename it, or choose another name with "
@@ -133,16 +137,7 @@ def refuse_behind_a_holder(settings: Settings) -> None:
             gives both ways on.
     """
     holder = f"{settings.container_name}-net"
-    client = docker.from_env()
-    try:
-        try:
-            container = client.containers.get(holder)
-        except docker.errors.NotFound:
-            return
-    finally:
-        client.close()
-    key, _, value = settings.label.partition("=")
-    if container.labels.get(key) == value:
+    if _carries_label(holder, settings.label):
         raise DeployError(
             f"{holder} exists: chapter 09's hardened pipeline deployed {settings.container_name} "
             "behind this network holder, which keeps the port. The plain pipeline would stop the "

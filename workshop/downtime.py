@@ -149,8 +149,8 @@ def redeploy(
         raise
     try:
         wait_for_body(url, timeout=timeout)
-        answers: list[tuple[float, str]] = []
-        requests: list[tuple[float, float, bool]] = []  # (sent, ended, answered by the new one)
+        # (sent, ended, body of a 200 answer or None): one entry per request.
+        requests: list[tuple[float, float, str | None]] = []
         done = threading.Event()
 
         def ask() -> None:
@@ -159,11 +159,8 @@ def redeploy(
                 status, body = get(url, timeout=2.0)
             except (OSError, http.client.HTTPException):
                 # refused, reset, timed out, or cut short: none of them is a 200
-                requests.append((sent, time.monotonic(), False))
-                return
-            if status == 200:
-                answers.append((time.monotonic(), body))
-            requests.append((sent, time.monotonic(), status == 200 and body == new_body))
+                status, body = 0, ""
+            requests.append((sent, time.monotonic(), body if status == 200 else None))
 
         def poll() -> None:
             # A new request every ``interval``, each in its own thread: while the new
@@ -185,7 +182,7 @@ def redeploy(
         _run(image, name, port, label, {"NAME": new_name}, holder)
         returned = time.monotonic()
         deadline = time.monotonic() + timeout
-        while not any(body == new_body for _, body in answers):
+        while not any(body == new_body for _, _, body in requests):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the new container did not answer {new_body!r} at {url}")
             time.sleep(interval)
@@ -196,14 +193,14 @@ def redeploy(
             ["docker", "rm", "-f", name, *([holder] if holder else [])],
             capture_output=True, check=False,
         )  # fmt: skip
-    answers.sort()
+    answers = sorted((ended, body) for _, ended, body in requests if body is not None)
     first_new = next(t for t, body in answers if body == new_body)
     times = [t for t, _ in answers if t <= first_new]
     before = [t for t in times if t <= started]
     points = [before[-1] if before else started] + [t for t in times if t > started]
     gap = max((b - a for a, b in zip(points, points[1:], strict=False)), default=0.0)
-    waits = [ended - sent for sent, ended, new in requests if new and sent <= first_new]
-    failed = [sent for sent, _, new in requests if not new and run_called <= sent <= first_new]
+    waits = [end - sent for sent, end, body in requests if body == new_body and sent <= first_new]
+    failed = [s for s, _, body in requests if body is None and run_called <= s <= first_new]
     return Redeploy(
         stop_seconds=stopped - started,
         new_answer_seconds=first_new - started,
